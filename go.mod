@@ -1,0 +1,3 @@
+module github.com/factflow/factflow
+
+go 1.26.0
