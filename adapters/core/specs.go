@@ -1,0 +1,8 @@
+package core
+
+import "github.com/factflow/factflow/adapters"
+
+// Specs returns the core adapter family.
+func Specs() []adapters.Spec {
+	return []adapters.Spec{}
+}

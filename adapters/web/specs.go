@@ -1,0 +1,8 @@
+package web
+
+import "github.com/factflow/factflow/adapters"
+
+// Specs returns the web adapter family.
+func Specs() []adapters.Spec {
+	return []adapters.Spec{}
+}
