@@ -3,6 +3,8 @@ package pipeline
 import (
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/factflow/factflow/pipeline/condition"
 )
 
@@ -21,6 +23,9 @@ type Pipeline struct {
 	InitMessage *InitMessage `json:"init_message,omitempty"`
 	AllowCycles bool         `json:"allow_cycles,omitempty"`
 	Execution   Execution    `json:"execution"`
+	// Tests is the raw `tests:` section (pipeline tests), kept for the test
+	// runner; nil when absent.
+	Tests *yaml.Node `json:"-"`
 }
 
 // Execution holds per-execution limits (YAML key "execution").
@@ -57,7 +62,11 @@ type Route struct {
 	Adapters    []Step     `json:"adapters"`
 	Outbound    []Outbound `json:"outbound,omitempty"`
 	// Timeout bounds the whole adapter chain for one message (0 = none).
-	Timeout        time.Duration  `json:"timeout,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Ordering is OrderingByKey ("key") for per-key ordered processing by
+	// the payload field OrderingKey, or "" for none.
+	Ordering       string         `json:"ordering,omitempty"`
+	OrderingKey    string         `json:"ordering_key,omitempty"`
 	ErrorHandling  ErrorHandling  `json:"error_handling"`
 	Backpressure   Backpressure   `json:"backpressure"`
 	CircuitBreaker CircuitBreaker `json:"circuit_breaker"`
@@ -94,6 +103,9 @@ type Outbound struct {
 	Queue     string               `json:"queue"`
 	Condition *condition.Condition `json:"condition,omitempty"`
 }
+
+// Ordering modes.
+const OrderingByKey = "key"
 
 // Backoff strategies.
 const (
