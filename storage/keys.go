@@ -34,9 +34,14 @@ func ValidateKey(key string) error {
 			return fmt.Errorf("%w: %q holds a control character or backslash", ErrInvalidKey, key)
 		}
 	}
-	for _, seg := range strings.Split(key, "/") {
+	for seg := range strings.SplitSeq(key, "/") {
 		if seg == "" || seg == "." || seg == ".." {
 			return fmt.Errorf("%w: %q has an empty, '.' or '..' segment", ErrInvalidKey, key)
+		}
+		// A folder named like a sidecar would collide on disk with the
+		// sidecar of its sibling object (a.meta.json/b next to a).
+		if strings.HasSuffix(seg, MetaSuffix) {
+			return fmt.Errorf("%w: segment %q of %q ends with the reserved suffix %s", ErrInvalidKey, seg, key, MetaSuffix)
 		}
 	}
 	if path.Clean(key) != key {
@@ -45,12 +50,34 @@ func ValidateKey(key string) error {
 	return nil
 }
 
-// ValidatePrefix accepts "" or a key prefix that could not escape the root.
+// ValidatePrefix accepts "" or a key prefix that could not escape the root:
+// every complete segment (up to the last slash) must be valid in a key, and
+// the trailing partial segment, which only narrows names, must hold no
+// forbidden characters. So "a/b", "a/b/" and ".." (matching "..x") pass,
+// while "../", "/a" and "a//" do not.
 func ValidatePrefix(prefix string) error {
 	if prefix == "" {
 		return nil
 	}
-	return ValidateKey(strings.TrimSuffix(prefix, "/") + "x")
+	if len(prefix) > MaxKeyLength {
+		return fmt.Errorf("%w: prefix is %d bytes; the limit is %d", ErrInvalidKey, len(prefix), MaxKeyLength)
+	}
+	partial := prefix
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		if err := ValidateKey(prefix[:i]); err != nil {
+			return fmt.Errorf("prefix %q: %w", prefix, err)
+		}
+		partial = prefix[i+1:]
+	}
+	if !utf8.ValidString(partial) {
+		return fmt.Errorf("%w: prefix %q is not valid UTF-8", ErrInvalidKey, prefix)
+	}
+	for _, r := range partial {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return fmt.Errorf("%w: prefix %q holds a control character or backslash", ErrInvalidKey, prefix)
+		}
+	}
+	return nil
 }
 
 // MetaSuffix marks the filesystem provider's metadata sidecars; it is

@@ -60,7 +60,13 @@ var (
 // listings are in lexical key order. All methods are safe for concurrent use.
 type Store interface {
 	// Put streams r to key, replacing any object there, and stores meta
-	// (content type in meta[MetaContentType]).
+	// (content type in meta[MetaContentType]). Metadata is merged into what
+	// the key already holds, one level deep: fields in meta replace stored
+	// ones, a field set to nil is removed, and stored fields absent from
+	// meta (including ones this code does not know) survive the rewrite.
+	// Values come back as JSON would decode them (numbers as float64).
+	// Readers see the old object or the new one, never a mix; if ctx ends
+	// or r fails before the end, nothing changes.
 	Put(ctx context.Context, key string, r io.Reader, meta Metadata) (ObjectInfo, error)
 	// Get streams an object; the caller closes the reader.
 	Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error)
