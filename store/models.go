@@ -89,8 +89,11 @@ const (
 	StageRetrying  = "retrying"
 )
 
-// LineageEntry is one message through one adapter.
+// LineageEntry is one message through one adapter. ID (a UUIDv7) is set by
+// the lineage writer when the entry is written; it makes retried writes
+// idempotent.
 type LineageEntry struct {
+	ID                  string         `json:"id,omitempty"`
 	CorrelationID       string         `json:"correlation_id"`
 	ParentCorrelationID string         `json:"parent_correlation_id,omitempty"`
 	ReplayBatchID       string         `json:"replay_batch_id,omitempty"`

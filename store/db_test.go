@@ -1,0 +1,51 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/factflow/factflow/store"
+	"github.com/factflow/factflow/store/storetest"
+)
+
+func TestOpen(t *testing.T) {
+	t.Parallel()
+	url := storetest.URL(t)
+	ctx := testCtx(t)
+
+	db, err := store.Open(ctx, url, store.Options{})
+	require.NoError(t, err)
+	require.EqualValues(t, 10, db.Pool().Config().MaxConns, "default pool size")
+	require.Equal(t, "factflow", db.Pool().Config().ConnConfig.RuntimeParams["application_name"])
+	require.NoError(t, db.Ping(ctx))
+	db.Close()
+	db.Close() // idempotent
+
+	db, err = store.Open(ctx, url+"?pool_max_conns=3", store.Options{})
+	require.NoError(t, err)
+	require.EqualValues(t, 3, db.Pool().Config().MaxConns, "the URL's pool size wins over the default")
+	db.Close()
+
+	db, err = store.Open(ctx, url+"?pool_max_conns=3", store.Options{MaxConns: 5, ApplicationName: "worker"})
+	require.NoError(t, err)
+	require.EqualValues(t, 5, db.Pool().Config().MaxConns, "explicit options win")
+	require.Equal(t, "worker", db.Pool().Config().ConnConfig.RuntimeParams["application_name"])
+	db.Close()
+}
+
+func TestOpenFails(t *testing.T) {
+	t.Parallel()
+	_, err := store.Open(testCtx(t), "postgres://u:secret@[::1", store.Options{})
+	require.ErrorIs(t, err, store.ErrInvalidArgument)
+	require.NotContains(t, err.Error(), "secret", "the password never shows")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Port 1 on loopback refuses at once.
+	_, err = store.Open(ctx, "postgres://postgres@127.0.0.1:1/none", store.Options{})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "127.0.0.1:1/none")
+}
