@@ -100,6 +100,9 @@ type Outcome struct {
 	Action Action
 	Delay  time.Duration
 	Reason string
+	// Headers are set on the redelivered copy of a Retry (e.g. the time of
+	// the first failure), so that they survive restarts like the attempt.
+	Headers map[string]string
 }
 
 // Ack settles the delivery.
