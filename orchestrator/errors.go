@@ -1,0 +1,51 @@
+package orchestrator
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrTooManyExecutions: the manager's max_concurrent_executions cap is
+	// reached (the API answers 429).
+	ErrTooManyExecutions = errors.New("too many concurrent executions")
+	// ErrNotRunnable: the pipeline has validation errors.
+	ErrNotRunnable = errors.New("pipeline is not runnable")
+	// ErrNotFound: no such running execution.
+	ErrNotFound = errors.New("execution not found")
+	// ErrShuttingDown: the manager is stopping and takes no new executions.
+	ErrShuttingDown = errors.New("orchestrator is shutting down")
+
+	// errCancelled and errShutdown are the causes with which the work
+	// context of an execution is cancelled; the route processor uses them
+	// to tell an interrupted message (redeliver, never dead-letter) from a
+	// failed one.
+	errCancelled = errors.New("execution cancelled")
+	errShutdown  = errors.New("process shutting down")
+)
+
+// ExecutionError is why an execution failed; it becomes error_info.
+type ExecutionError struct {
+	Code   string `json:"code"`
+	Route  string `json:"route,omitempty"`
+	Reason string `json:"reason"`
+	Hint   string `json:"hint,omitempty"`
+}
+
+func (e *ExecutionError) Error() string {
+	if e.Route != "" {
+		return fmt.Sprintf("%s: route %s: %s", e.Code, e.Route, e.Reason)
+	}
+	return e.Code + ": " + e.Reason
+}
+
+func (e *ExecutionError) info() map[string]any {
+	m := map[string]any{"code": e.Code, "reason": e.Reason}
+	if e.Route != "" {
+		m["route"] = e.Route
+	}
+	if e.Hint != "" {
+		m["hint"] = e.Hint
+	}
+	return m
+}

@@ -1,0 +1,353 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/factflow/factflow/adapters"
+	"github.com/factflow/factflow/pipeline"
+	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/store"
+)
+
+// Execution is one running pipeline. Its orchestrator goroutine subscribes
+// every route, seeds the execution, waits for completion, failure,
+// cancellation or shutdown, and records the outcome.
+type Execution struct {
+	ID         string
+	ConfigID   string
+	ConfigName string
+	Tag        string
+
+	m        *Manager
+	pipeline *pipeline.Pipeline
+	ledger   Ledger
+	routes   []*routeProcessor // in pipeline order
+	byKey    map[string]*routeProcessor
+	handlers *semaphore.Weighted
+	fanout   *semaphore.Weighted
+	rootID   string
+	log      *slog.Logger
+
+	// workCtx is the parent of every handler context; its cancel cause
+	// tells a cancelled or interrupted message from a failed one.
+	workCtx    context.Context
+	cancelWork context.CancelCauseFunc
+
+	status    atomic.Value // store.ExecutionStatus
+	startedAt time.Time
+	artefacts atomic.Int64
+
+	stopOnce  sync.Once
+	stopCh    chan struct{} // closed by cancel, shutdown or failure
+	stopMu    sync.Mutex
+	stopCause error // errCancelled, errShutdown or an *ExecutionError
+
+	done   chan struct{}
+	result error
+}
+
+// Status is the execution's current status.
+func (ex *Execution) Status() store.ExecutionStatus {
+	s, _ := ex.status.Load().(store.ExecutionStatus)
+	return s
+}
+
+// Done is closed when the execution reached its final state for this
+// process (terminal, or interrupted by shutdown).
+func (ex *Execution) Done() <-chan struct{} { return ex.done }
+
+// Err is why the execution did not complete (nil when it completed). Valid
+// after Done.
+func (ex *Execution) Err() error { return ex.result }
+
+// Pipeline returns the frozen pipeline the execution runs.
+func (ex *Execution) Pipeline() *pipeline.Pipeline { return ex.pipeline }
+
+// Stats snapshots the execution's counters.
+func (ex *Execution) Stats() Stats {
+	st := Stats{
+		ExecutionID: ex.ID,
+		Status:      string(ex.Status()),
+		Outstanding: ex.ledger.Outstanding(),
+		Artefacts:   ex.artefacts.Load(),
+		Elapsed:     time.Since(ex.startedAt),
+	}
+	for _, rp := range ex.routes {
+		rs := rp.stats.snapshot(rp.route.ID)
+		rs.Paused = rp.isPaused()
+		st.Routes = append(st.Routes, rs)
+	}
+	return st
+}
+
+// fail ends the execution as failed (first failure wins).
+func (ex *Execution) fail(err *ExecutionError) { ex.stop(err) }
+
+func (ex *Execution) stop(cause error) {
+	ex.stopOnce.Do(func() {
+		ex.stopMu.Lock()
+		ex.stopCause = cause
+		ex.stopMu.Unlock()
+		close(ex.stopCh)
+	})
+}
+
+func (ex *Execution) cause() error {
+	ex.stopMu.Lock()
+	defer ex.stopMu.Unlock()
+	return ex.stopCause
+}
+
+// publish counts msgs in the ledger, then publishes them to q. The fan-out
+// semaphore bounds how many emitted messages wait on the broker at once.
+func (ex *Execution) publish(ctx context.Context, q string, msgs []queue.Message) error {
+	n := int64(len(msgs))
+	if err := ex.fanout.Acquire(ctx, n); err != nil {
+		return err
+	}
+	defer ex.fanout.Release(n)
+	ids := make([]string, len(msgs))
+	for i, msg := range msgs {
+		ids[i] = msg.ID
+	}
+	ex.ledger.Add(ids...)
+	if err := ex.m.opts.Queue.Publish(ctx, queue.Destination{Execution: ex.ID, Queue: q}, msgs...); err != nil {
+		ex.ledger.Cancel(ids...)
+		return fmt.Errorf("publishing %d messages to %s: %w", len(msgs), q, err)
+	}
+	return nil
+}
+
+// recordEvent persists a timeline event, then publishes it on the bus.
+func (ex *Execution) recordEvent(ev store.ExecutionEvent) {
+	if ev.ID == "" {
+		ev.ID = newID()
+	}
+	ev.ExecutionID = ex.ID
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = time.Now().UTC()
+	}
+	if ex.m.opts.Events != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := ex.m.opts.Events.Append(ctx, ev); err != nil {
+			ex.log.Warn("cannot persist execution event", "type", ev.Type, "error", err)
+		}
+		cancel()
+	}
+	ex.m.bus.Publish(ev)
+}
+
+// setStatus persists a status transition (with its timeline event) and
+// announces it on the bus.
+func (ex *Execution) setStatus(status store.ExecutionStatus, reason string, errInfo map[string]any) {
+	ex.status.Store(status)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	change, err := ex.m.opts.Executions.SetStatus(ctx, ex.ID, status, reason, errInfo)
+	if err != nil {
+		ex.log.Error("cannot persist execution status", "status", status, "error", err)
+		ev := store.ExecutionEvent{ID: newID(), ExecutionID: ex.ID, Type: store.EventStatus,
+			Status: status, Reason: reason, CreatedAt: time.Now().UTC()}
+		if errInfo != nil {
+			ev.Data = map[string]any{"error": errInfo}
+		}
+		ex.m.bus.Publish(ev)
+		return
+	}
+	ex.m.bus.Publish(change.Event)
+}
+
+// run drives the execution until its end. seed publishes the first
+// messages (nil when the ledger was restored from the broker).
+func (ex *Execution) run(seed func(ctx context.Context) error) {
+	defer close(ex.done)
+	defer ex.m.forget(ex)
+
+	progressDone := make(chan struct{})
+	go ex.reportProgress(progressDone)
+	defer close(progressDone)
+
+	// Every route listens before anything is published, so no message can
+	// arrive at a queue nobody consumes yet.
+	for _, rp := range ex.routes {
+		if err := rp.start(ex.workCtx); err != nil {
+			ex.finish(store.StatusFailed, &ExecutionError{Code: "ROUTE_SUBSCRIBE_FAILED", Route: rp.route.ID,
+				Reason: err.Error(), Hint: "check the queue provider's health"})
+			return
+		}
+	}
+	if seed != nil {
+		if err := seed(ex.workCtx); err != nil {
+			ex.finish(store.StatusFailed, &ExecutionError{Code: "SEED_FAILED",
+				Reason: err.Error(), Hint: "check the queue provider's health"})
+			return
+		}
+	}
+	ex.ledger.Seed()
+
+	select {
+	case <-ex.ledger.Drained():
+		ex.finish(store.StatusCompleted, nil)
+	case <-ex.stopCh:
+		switch cause := ex.cause(); {
+		case errors.Is(cause, errCancelled):
+			ex.finish(store.StatusCancelled, nil)
+		case errors.Is(cause, errShutdown):
+			ex.finish(store.StatusInterrupted, nil)
+		default:
+			var ee *ExecutionError
+			if !errors.As(cause, &ee) {
+				ee = &ExecutionError{Code: "EXECUTION_FAILED", Reason: cause.Error()}
+			}
+			ex.finish(store.StatusFailed, ee)
+		}
+	}
+}
+
+// finish stops every route and records the final status.
+func (ex *Execution) finish(status store.ExecutionStatus, failure *ExecutionError) {
+	if status == store.StatusCancelled {
+		ex.setStatus(store.StatusCancelling, "cancel requested", nil)
+	}
+	grace := ex.m.opts.DrainTimeout
+	if status == store.StatusCompleted {
+		grace = time.Second // nothing is in flight any more
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	// Stop intake in pipeline order so upstream routes stop feeding
+	// downstream ones first; in-flight handlers finish until the deadline.
+	var wg sync.WaitGroup
+	for _, rp := range ex.routes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := rp.stop(ctx); err != nil {
+				ex.log.Warn("stopping route", "route", rp.route.ID, "error", err)
+			}
+		}()
+	}
+	wg.Wait()
+	cancel()
+	cause := errCancelled
+	if status == store.StatusInterrupted {
+		cause = errShutdown
+	}
+	ex.cancelWork(cause)
+
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer ccancel()
+	for _, rp := range ex.routes {
+		rp.closeAdapters(cctx)
+	}
+	if status.Terminal() {
+		// Queues of a finished execution hold nothing anyone will read.
+		if err := ex.m.opts.Queue.DeleteScope(cctx, ex.ID); err != nil {
+			ex.log.Warn("deleting execution queues", "error", err)
+		}
+	}
+
+	var reason string
+	var info map[string]any
+	switch status {
+	case store.StatusCompleted:
+		reason = "all messages processed"
+	case store.StatusCancelled:
+		reason = "cancelled by request"
+		ex.result = errCancelled
+	case store.StatusInterrupted:
+		reason = "process stopped; the execution resumes at the next start"
+		ex.result = errShutdown
+	case store.StatusFailed:
+		reason = failure.Error()
+		info = failure.info()
+		ex.result = failure
+	}
+	if info == nil {
+		info = map[string]any{}
+	}
+	st := ex.Stats()
+	info["stats"] = st.Totals()
+	ex.setStatus(status, reason, info)
+	ex.log.Info("execution finished", "status", status, "duration", time.Since(ex.startedAt).Round(time.Millisecond))
+}
+
+// reportProgress publishes a progress event at most once a second while
+// counts change.
+func (ex *Execution) reportProgress(done <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := map[string]int64{}
+	lastAt := time.Now()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			st := ex.Stats()
+			changed := false
+			secs := now.Sub(lastAt).Seconds()
+			routes := make([]any, 0, len(st.Routes))
+			for i := range st.Routes {
+				r := &st.Routes[i]
+				if secs > 0 {
+					r.Rate = float64(r.Completed-last[r.Route]) / secs
+				}
+				if r.Completed != last[r.Route] || r.InFlight > 0 {
+					changed = true
+				}
+				last[r.Route] = r.Completed
+				routes = append(routes, r)
+			}
+			lastAt = now
+			if !changed {
+				continue
+			}
+			b, _ := json.Marshal(st)
+			var data map[string]any
+			_ = json.Unmarshal(b, &data)
+			ex.m.bus.Publish(store.ExecutionEvent{
+				ID: newID(), ExecutionID: ex.ID, Type: store.EventProgress,
+				Status: ex.Status(), Data: data, CreatedAt: now.UTC(),
+			})
+		}
+	}
+}
+
+// buildRoutes builds a route processor per route with fresh adapters.
+func (ex *Execution) buildRoutes(deps adapters.Deps, paused map[string]bool) error {
+	p := ex.pipeline
+	ex.byKey = make(map[string]*routeProcessor, len(p.Routes))
+	for _, key := range p.RouteOrder {
+		r := p.Routes[key]
+		rp := &routeProcessor{
+			ex:       ex,
+			route:    r,
+			outbound: r.Outbound,
+			paused:   paused[key],
+			log:      ex.log.With("route", key),
+		}
+		for i, s := range r.Adapters {
+			a, err := ex.m.opts.Registry.Build(s.Type, s.Config, deps)
+			if err != nil {
+				return fmt.Errorf("route %s, adapter %d (%s): %w", key, i, s.Type, err)
+			}
+			name := s.Name
+			if name == "" {
+				name = s.Type
+			}
+			rp.steps = append(rp.steps, step{index: i, typ: s.Type, name: name, cond: s.Condition, adapter: a})
+		}
+		ex.routes = append(ex.routes, rp)
+		ex.byKey[key] = rp
+	}
+	return nil
+}

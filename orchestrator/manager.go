@@ -1,0 +1,401 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/factflow/factflow/adapters"
+	"github.com/factflow/factflow/pipeline"
+	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/storage"
+	"github.com/factflow/factflow/store"
+)
+
+// Options configure a Manager. Queue, Storage, Registry, Executions and
+// DeadLetters are required.
+type Options struct {
+	Registry    *adapters.Registry
+	Queue       queue.Provider
+	Storage     storage.Store
+	Executions  ExecutionRecorder
+	DeadLetters DeadLetterRecorder
+	// Events persists the timeline (nil: events go only to the bus).
+	Events EventRecorder
+	// Lineage receives one row per message per adapter (nil: lineage off).
+	Lineage LineageSink
+	// RouteStates persists pause/resume (nil: not persisted).
+	RouteStates RouteStateStore
+	// HTTP is handed to adapters; it should enforce the SSRF policy.
+	HTTP                *http.Client
+	AllowPrivateTargets bool
+	AllowedHosts        []string
+	UserAgent           string
+	DataDir             string
+	Logger              *slog.Logger
+	// MaxConcurrentExecutions caps running executions (default 10).
+	MaxConcurrentExecutions int
+	// DrainTimeout is how long in-flight messages may run on cancel or
+	// shutdown before their contexts are cancelled (default 20s: 3/4 of
+	// the 30s shutdown budget).
+	DrainTimeout time.Duration
+	// Bus carries events to subscribers (default: a new bus).
+	Bus *Bus
+}
+
+// Manager is the process's OrchestratorManager: it starts, tracks, pauses,
+// cancels and interrupts executions.
+type Manager struct {
+	opts    Options
+	bus     *Bus
+	storage storage.Store
+
+	mu       sync.Mutex
+	running  map[string]*Execution
+	paused   map[string]bool
+	stopping bool
+}
+
+// New returns a Manager.
+func New(opts Options) (*Manager, error) {
+	switch {
+	case opts.Registry == nil:
+		return nil, errors.New("orchestrator: a registry is required")
+	case opts.Queue == nil:
+		return nil, errors.New("orchestrator: a queue provider is required")
+	case opts.Storage == nil:
+		return nil, errors.New("orchestrator: a storage is required")
+	case opts.Executions == nil:
+		return nil, errors.New("orchestrator: an execution recorder is required")
+	case opts.DeadLetters == nil:
+		return nil, errors.New("orchestrator: a dead-letter recorder is required")
+	}
+	if opts.MaxConcurrentExecutions <= 0 {
+		opts.MaxConcurrentExecutions = 10
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 20 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Bus == nil {
+		opts.Bus = NewBus()
+	}
+	m := &Manager{
+		opts:    opts,
+		bus:     opts.Bus,
+		running: make(map[string]*Execution),
+		paused:  make(map[string]bool),
+	}
+	m.storage = storage.Observe(opts.Storage, m.onStorageEvent)
+	return m, nil
+}
+
+// Bus returns the event bus.
+func (m *Manager) Bus() *Bus { return m.bus }
+
+// Storage returns the store adapters write to (it emits storage events).
+func (m *Manager) Storage() storage.Store { return m.storage }
+
+// LoadRouteStates reads persisted pause states; call it once at start.
+func (m *Manager) LoadRouteStates(ctx context.Context) error {
+	if m.opts.RouteStates == nil {
+		return nil
+	}
+	states, err := m.opts.RouteStates.List(ctx)
+	if err != nil {
+		return fmt.Errorf("loading route states: %w", err)
+	}
+	m.mu.Lock()
+	for _, s := range states {
+		m.paused[s.RouteKey] = s.State == store.RoutePaused
+	}
+	m.mu.Unlock()
+	return nil
+}
+
+// StartRequest asks for a new execution.
+type StartRequest struct {
+	Pipeline   *pipeline.Pipeline
+	ConfigID   string
+	ConfigName string
+	// YAML is the pipeline source, frozen in the execution's snapshot.
+	YAML string
+	// Payload is merged over init_message.payload.
+	Payload           map[string]any
+	Tag               string
+	Metadata          map[string]any
+	IdempotencyKey    string
+	SkipInit          bool
+	ParentExecutionID string
+}
+
+// Start creates an execution and runs it in the background.
+func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, error) {
+	p := req.Pipeline
+	if p == nil {
+		return nil, fmt.Errorf("%w: no pipeline given", ErrNotRunnable)
+	}
+	if !req.SkipInit {
+		if p.InitMessage == nil {
+			return nil, fmt.Errorf("%w: it has no init_message", ErrNotRunnable)
+		}
+		if _, ok := p.Routes[p.InitMessage.Route]; !ok {
+			return nil, fmt.Errorf("%w: init_message.route %q is not a route", ErrNotRunnable, p.InitMessage.Route)
+		}
+	}
+
+	m.mu.Lock()
+	switch {
+	case m.stopping:
+		m.mu.Unlock()
+		return nil, ErrShuttingDown
+	case len(m.running) >= m.opts.MaxConcurrentExecutions:
+		m.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d are running (max_concurrent_executions)", ErrTooManyExecutions, len(m.running))
+	}
+	paused := maps.Clone(m.paused)
+	id := newID()
+	ex := m.newExecution(id, p)
+	ex.ConfigID, ex.ConfigName, ex.Tag = req.ConfigID, req.ConfigName, req.Tag
+	m.running[id] = ex
+	m.mu.Unlock()
+
+	started := false
+	defer func() {
+		if !started {
+			m.forget(ex)
+			ex.cancelWork(errCancelled)
+		}
+	}()
+
+	if err := ex.buildRoutes(m.adapterDeps(ex), paused); err != nil {
+		ex.closeAllAdapters()
+		return nil, fmt.Errorf("%w: %w", ErrNotRunnable, err)
+	}
+	snapshot, err := json.Marshal(map[string]any{"name": req.ConfigName, "yaml": req.YAML})
+	if err != nil {
+		return nil, fmt.Errorf("freezing config snapshot: %w", err)
+	}
+	var initPayload map[string]any
+	if !req.SkipInit {
+		initPayload = maps.Clone(p.InitMessage.Payload)
+		if initPayload == nil {
+			initPayload = map[string]any{}
+		}
+		maps.Copy(initPayload, req.Payload)
+		ex.rootID = newID()
+	}
+	rec := &store.Execution{
+		ID:                id,
+		ConfigID:          req.ConfigID,
+		ConfigName:        req.ConfigName,
+		Status:            store.StatusPending,
+		Tag:               req.Tag,
+		ConfigSnapshot:    snapshot,
+		RootCorrelationID: ex.rootID,
+		ParentExecutionID: req.ParentExecutionID,
+		Metadata:          req.Metadata,
+		IdempotencyKey:    req.IdempotencyKey,
+		CreatedAt:         time.Now().UTC(),
+	}
+	if err := m.opts.Executions.Create(ctx, rec); err != nil {
+		ex.closeAllAdapters()
+		return nil, fmt.Errorf("recording execution: %w", err)
+	}
+	ex.setStatus(store.StatusRunning, "started", nil)
+
+	var seed func(context.Context) error
+	if !req.SkipInit {
+		seed = func(ctx context.Context) error {
+			body, err := encodePayload(initPayload, p.Execution.MaxPayloadBytes)
+			if err != nil {
+				return fmt.Errorf("init message: %w", err)
+			}
+			msg := queue.Message{
+				ID:      ex.rootID,
+				Headers: messageHeaders(ex.rootID, ex.ID, "", "", "", time.Now()),
+				Body:    body,
+			}
+			return ex.publish(ctx, p.Routes[p.InitMessage.Route].Inbound.Queue, []queue.Message{msg})
+		}
+	}
+	started = true
+	go ex.run(seed)
+	return ex, nil
+}
+
+func (m *Manager) newExecution(id string, p *pipeline.Pipeline) *Execution {
+	maxHandlers := p.Execution.MaxHandlers
+	if maxHandlers <= 0 {
+		maxHandlers = pipeline.DefaultMaxHandlers
+	}
+	maxFanout := p.Execution.MaxFanoutPending
+	if maxFanout <= 0 {
+		maxFanout = pipeline.DefaultMaxFanoutPending
+	}
+	workCtx, cancel := context.WithCancelCause(context.Background())
+	ex := &Execution{
+		ID:         id,
+		m:          m,
+		pipeline:   p,
+		ledger:     newMemLedger(),
+		handlers:   semaphore.NewWeighted(int64(maxHandlers)),
+		fanout:     semaphore.NewWeighted(int64(maxFanout)),
+		log:        m.opts.Logger.With("execution_id", id),
+		workCtx:    workCtx,
+		cancelWork: cancel,
+		startedAt:  time.Now(),
+		stopCh:     make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	ex.status.Store(store.StatusPending)
+	return ex
+}
+
+func (ex *Execution) closeAllAdapters() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, rp := range ex.routes {
+		rp.closeAdapters(ctx)
+	}
+}
+
+func (m *Manager) adapterDeps(ex *Execution) adapters.Deps {
+	return adapters.Deps{
+		Storage:             m.storage,
+		HTTP:                m.opts.HTTP,
+		AllowPrivateTargets: m.opts.AllowPrivateTargets,
+		AllowedHosts:        m.opts.AllowedHosts,
+		Logger:              ex.log,
+		DataDir:             m.opts.DataDir,
+		UserAgent:           m.opts.UserAgent,
+	}
+}
+
+func (m *Manager) forget(ex *Execution) {
+	m.mu.Lock()
+	if m.running[ex.ID] == ex {
+		delete(m.running, ex.ID)
+	}
+	m.mu.Unlock()
+}
+
+// Get returns a running execution.
+func (m *Manager) Get(id string) (*Execution, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ex, ok := m.running[id]
+	return ex, ok
+}
+
+// Running lists running executions, oldest first.
+func (m *Manager) Running() []*Execution {
+	m.mu.Lock()
+	out := slices.Collect(maps.Values(m.running))
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Execution) int { return a.startedAt.Compare(b.startedAt) })
+	return out
+}
+
+// Cancel asks a running execution to stop gracefully: intake stops,
+// in-flight messages finish until the drain timeout, then the execution is
+// cancelled. It returns at once; wait on Done.
+func (m *Manager) Cancel(id string) error {
+	ex, ok := m.Get(id)
+	if !ok {
+		return fmt.Errorf("%w: %s is not running here", ErrNotFound, id)
+	}
+	ex.stop(errCancelled)
+	return nil
+}
+
+// SetRoutePaused pauses or resumes a route key: persisted, and applied to
+// every running execution using that key, and to later ones.
+func (m *Manager) SetRoutePaused(ctx context.Context, routeKey string, paused bool) error {
+	state := store.RouteRunning
+	if paused {
+		state = store.RoutePaused
+	}
+	if m.opts.RouteStates != nil {
+		if _, err := m.opts.RouteStates.Set(ctx, routeKey, state); err != nil {
+			return fmt.Errorf("persisting route %s state: %w", routeKey, err)
+		}
+	}
+	m.mu.Lock()
+	m.paused[routeKey] = paused
+	m.mu.Unlock()
+	var errs []error
+	for _, ex := range m.Running() {
+		rp, ok := ex.byKey[routeKey]
+		if !ok || rp.isPaused() == paused {
+			continue
+		}
+		if err := rp.setPaused(ctx, paused); err != nil {
+			errs = append(errs, fmt.Errorf("execution %s: %w", ex.ID, err))
+			continue
+		}
+		ex.recordEvent(store.ExecutionEvent{Type: store.EventStatus, Status: ex.Status(), Route: routeKey,
+			Reason: "route " + string(state)})
+	}
+	return errors.Join(errs...)
+}
+
+// RoutePaused reports the persisted state of a route key.
+func (m *Manager) RoutePaused(routeKey string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.paused[routeKey]
+}
+
+// Shutdown interrupts every running execution: intake stops, in-flight
+// messages get the drain timeout, and executions are left `interrupted`
+// (they resume at the next start). No new execution starts afterwards.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.stopping = true
+	m.mu.Unlock()
+	running := m.Running()
+	for _, ex := range running {
+		ex.stop(errShutdown)
+	}
+	for _, ex := range running {
+		select {
+		case <-ex.Done():
+		case <-ctx.Done():
+			return fmt.Errorf("shutting down executions: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+func (m *Manager) onStorageEvent(_ context.Context, ev storage.Event) {
+	if ev.ExecutionID != "" {
+		if ex, ok := m.Get(ev.ExecutionID); ok {
+			ex.artefacts.Add(1)
+		}
+	}
+	m.bus.Publish(store.ExecutionEvent{
+		ID:          newID(),
+		ExecutionID: ev.ExecutionID,
+		Type:        storage.EventObjectCreated,
+		Route:       ev.Route,
+		Data: map[string]any{
+			"key":          ev.Key,
+			"size":         ev.Size,
+			"content_type": ev.ContentType,
+			"stage":        ev.Stage,
+		},
+		CreatedAt: ev.Time,
+	})
+}

@@ -1,0 +1,77 @@
+package orchestrator
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// routeStats are a route's live counters within one execution.
+type routeStats struct {
+	received     atomic.Int64
+	completed    atomic.Int64
+	failed       atomic.Int64 // failed attempts (retried or dead-lettered)
+	retried      atomic.Int64
+	deadLettered atomic.Int64
+	skipped      atomic.Int64
+	duplicates   atomic.Int64
+	emitted      atomic.Int64
+	inFlight     atomic.Int64
+}
+
+// RouteStats is a snapshot of one route's counters.
+type RouteStats struct {
+	Route        string  `json:"route"`
+	Received     int64   `json:"received"`
+	Completed    int64   `json:"completed"`
+	Failed       int64   `json:"failed"`
+	Retried      int64   `json:"retried"`
+	DeadLettered int64   `json:"dead_lettered"`
+	Skipped      int64   `json:"skipped"`
+	Duplicates   int64   `json:"duplicates"`
+	Emitted      int64   `json:"emitted"`
+	InFlight     int64   `json:"in_flight"`
+	Paused       bool    `json:"paused"`
+	Rate         float64 `json:"rate"` // completed messages per second since the last snapshot
+}
+
+func (s *routeStats) snapshot(route string) RouteStats {
+	return RouteStats{
+		Route:        route,
+		Received:     s.received.Load(),
+		Completed:    s.completed.Load(),
+		Failed:       s.failed.Load(),
+		Retried:      s.retried.Load(),
+		DeadLettered: s.deadLettered.Load(),
+		Skipped:      s.skipped.Load(),
+		Duplicates:   s.duplicates.Load(),
+		Emitted:      s.emitted.Load(),
+		InFlight:     s.inFlight.Load(),
+	}
+}
+
+// Stats is a snapshot of an execution.
+type Stats struct {
+	ExecutionID string        `json:"execution_id"`
+	Status      string        `json:"status"`
+	Outstanding int           `json:"outstanding"`
+	Artefacts   int64         `json:"artefacts"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	Routes      []RouteStats  `json:"routes"`
+}
+
+// Totals sums the route counters.
+func (s Stats) Totals() RouteStats {
+	var t RouteStats
+	for _, r := range s.Routes {
+		t.Received += r.Received
+		t.Completed += r.Completed
+		t.Failed += r.Failed
+		t.Retried += r.Retried
+		t.DeadLettered += r.DeadLettered
+		t.Skipped += r.Skipped
+		t.Duplicates += r.Duplicates
+		t.Emitted += r.Emitted
+		t.InFlight += r.InFlight
+	}
+	return t
+}

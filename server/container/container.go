@@ -1,0 +1,297 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/factflow/factflow/adapters"
+	"github.com/factflow/factflow/adapters/builtin"
+	"github.com/factflow/factflow/netguard"
+	"github.com/factflow/factflow/orchestrator"
+	"github.com/factflow/factflow/queue"
+	natsq "github.com/factflow/factflow/queue/nats"
+	"github.com/factflow/factflow/server/embedded"
+	"github.com/factflow/factflow/storage"
+	"github.com/factflow/factflow/storage/fs"
+	"github.com/factflow/factflow/store"
+)
+
+// Config says what to wire. Empty DatabaseURL, QueueURL and StorageURI
+// mean "provision it": a private PostgreSQL cluster, an in-process NATS
+// JetStream server and filesystem storage under DataDir.
+type Config struct {
+	DataDir     string
+	DatabaseURL string
+	QueueURL    string
+	StorageURI  string
+	// Lineage records one row per message per adapter (default on; off
+	// only for benchmarks).
+	DisableLineage bool
+	// NATSSyncAlways makes the embedded JetStream fsync every write.
+	NATSSyncAlways bool
+	// AllowPrivateTargets lets crawlers reach loopback/private addresses
+	// (the embedded default); AllowedHosts exempts single hosts.
+	AllowPrivateTargets bool
+	AllowedHosts        []string
+	UserAgent           string
+	// MaxConcurrentExecutions caps running executions (default 10).
+	MaxConcurrentExecutions int
+	// ShutdownTimeout is the whole shutdown budget (default 30s); in-flight
+	// messages get 3/4 of it.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// Container owns every long-lived service and their lifecycle.
+type Container struct {
+	cfg      Config
+	log      *slog.Logger
+	Postgres *embedded.Postgres // nil when DatabaseURL was given
+	DB       *store.DB
+	Lineage  *store.LineageWriter // nil when lineage is off
+	Queue    queue.Provider
+	NATS     *natsq.Server // nil with an external broker
+	Storage  storage.Store
+	Registry *adapters.Registry
+	Manager  *orchestrator.Manager
+	// Interrupted lists executions found running at start (left by a
+	// crash) and marked interrupted.
+	Interrupted []string
+
+	stops []stopStep
+}
+
+type stopStep struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// Start provisions and wires every service. On error, whatever was started
+// is stopped again.
+func Start(ctx context.Context, cfg Config) (_ *Container, err error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = "output"
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "Factflow/1.0 (+https://github.com/factflow/factflow)"
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving data dir: %w", err)
+	}
+	cfg.DataDir = dataDir
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, adapters.Coded("DATA_DIR_UNUSABLE", "choose a writable --data-dir",
+			fmt.Errorf("creating data dir %s: %w", dataDir, err))
+	}
+	c := &Container{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			if serr := c.Stop(sctx); serr != nil {
+				c.log.Warn("stopping after a failed start", "error", serr)
+			}
+		}
+	}()
+
+	if err := c.startDatabase(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.startQueue(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.startStorage(); err != nil {
+		return nil, err
+	}
+	if err := c.startEngine(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Container) onStop(name string, fn func(context.Context) error) {
+	c.stops = append(c.stops, stopStep{name: name, fn: fn})
+}
+
+func (c *Container) startDatabase(ctx context.Context) error {
+	dbURL := c.cfg.DatabaseURL
+	if dbURL == "" {
+		pg, err := embedded.ProvisionPostgres(ctx, embedded.Options{
+			DataDir: c.cfg.DataDir,
+			Logger:  c.log,
+		})
+		if err != nil {
+			return fmt.Errorf("provisioning PostgreSQL: %w", err)
+		}
+		c.Postgres = pg
+		c.onStop("postgres", pg.Stop)
+		dbURL = pg.URL
+	}
+	db, err := store.Open(ctx, dbURL, store.Options{})
+	if err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	c.DB = db
+	c.onStop("database", func(context.Context) error { db.Close(); return nil })
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrating database: %w", err)
+	}
+	// Executions a crashed process left running resume later; until then
+	// they say so. A cancel that a crash interrupted is completed.
+	ids, err := db.Executions().MarkRunningInterrupted(ctx)
+	if err != nil {
+		return fmt.Errorf("marking interrupted executions: %w", err)
+	}
+	c.Interrupted = ids
+	cancelling, err := db.Executions().List(ctx, store.ExecutionFilter{Status: store.StatusCancelling, Limit: 10000})
+	if err != nil {
+		return fmt.Errorf("listing cancelling executions: %w", err)
+	}
+	for _, e := range cancelling.Items {
+		if _, err := db.Executions().SetStatus(ctx, e.ID, store.StatusCancelled, "cancel completed at start after a crash", nil); err != nil {
+			return fmt.Errorf("completing cancel of %s: %w", e.ID, err)
+		}
+	}
+	if !c.cfg.DisableLineage {
+		w, err := store.NewLineageWriter(db, store.WriterOptions{
+			SpillDir: filepath.Join(c.cfg.DataDir, "lineage-spill"),
+			Logger:   c.log,
+		})
+		if err != nil {
+			return fmt.Errorf("starting lineage writer: %w", err)
+		}
+		c.Lineage = w
+		c.onStop("lineage writer", w.Close)
+	}
+	return nil
+}
+
+func (c *Container) startQueue(ctx context.Context) error {
+	raw := c.cfg.QueueURL
+	if raw == "" {
+		srv, err := natsq.StartServer(ctx, natsq.ServerOptions{
+			StoreDir:   filepath.Join(c.cfg.DataDir, "nats"),
+			SyncAlways: c.cfg.NATSSyncAlways,
+			Logger:     c.log,
+		})
+		if err != nil {
+			return fmt.Errorf("starting embedded NATS: %w", err)
+		}
+		c.NATS = srv
+		c.onStop("embedded NATS", srv.Shutdown)
+		p, err := natsq.New(ctx, natsq.Config{Server: srv, Logger: c.log})
+		if err != nil {
+			return fmt.Errorf("connecting to embedded NATS: %w", err)
+		}
+		c.Queue = p
+		c.onStop("queue provider", p.Close)
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return adapters.Coded("QUEUE_URL_INVALID", "use nats://host:port",
+			fmt.Errorf("parsing queue URL: %w", err))
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "nats", "tls":
+		p, err := natsq.New(ctx, natsq.Config{URL: raw, Logger: c.log})
+		if err != nil {
+			return fmt.Errorf("connecting to NATS: %w", err)
+		}
+		c.Queue = p
+		c.onStop("queue provider", p.Close)
+		return nil
+	default:
+		return adapters.Coded("QUEUE_PROVIDER_UNSUPPORTED",
+			"supported today: nats:// (or leave the queue URL empty for the embedded broker)",
+			fmt.Errorf("no queue provider for scheme %q", u.Scheme))
+	}
+}
+
+func (c *Container) startStorage() error {
+	uri := c.cfg.StorageURI
+	if uri == "" {
+		uri = "file://" + filepath.ToSlash(filepath.Join(c.cfg.DataDir, "storage"))
+	}
+	if !strings.HasPrefix(uri, "file://") {
+		return adapters.Coded("STORAGE_URI_UNSUPPORTED", "supported today: file://<dir>",
+			fmt.Errorf("no storage provider for %q", uri))
+	}
+	s, err := fs.Open(uri)
+	if err != nil {
+		return fmt.Errorf("opening storage %s: %w", uri, err)
+	}
+	c.Storage = s
+	return nil
+}
+
+func (c *Container) startEngine(ctx context.Context) error {
+	guard := netguard.Guard{AllowPrivate: c.cfg.AllowPrivateTargets, AllowedHosts: c.cfg.AllowedHosts}
+	if err := guard.Validate(); err != nil {
+		return fmt.Errorf("security.allowed_hosts: %w", err)
+	}
+	c.Registry = builtin.Registry()
+	opts := orchestrator.Options{
+		Registry:                c.Registry,
+		Queue:                   c.Queue,
+		Storage:                 c.Storage,
+		Executions:              c.DB.Executions(),
+		DeadLetters:             c.DB.DeadLetters(),
+		Events:                  c.DB.Events(),
+		RouteStates:             c.DB.RouteStates(),
+		HTTP:                    netguard.NewHTTPClient(guard, netguard.ClientOptions{Timeout: -1}),
+		AllowPrivateTargets:     c.cfg.AllowPrivateTargets,
+		AllowedHosts:            c.cfg.AllowedHosts,
+		UserAgent:               c.cfg.UserAgent,
+		DataDir:                 c.cfg.DataDir,
+		Logger:                  c.log,
+		MaxConcurrentExecutions: c.cfg.MaxConcurrentExecutions,
+		DrainTimeout:            c.cfg.ShutdownTimeout * 3 / 4,
+	}
+	if c.Lineage != nil {
+		opts.Lineage = c.Lineage
+	}
+	m, err := orchestrator.New(opts)
+	if err != nil {
+		return fmt.Errorf("starting orchestrator: %w", err)
+	}
+	if err := m.LoadRouteStates(ctx); err != nil {
+		return err
+	}
+	c.Manager = m
+	c.onStop("orchestrator", m.Shutdown)
+	return nil
+}
+
+// Stop shuts down in layers, in reverse start order: executions are
+// interrupted (in-flight work drains first), lineage is flushed, the broker
+// and the database are closed, and a private PostgreSQL is stopped last.
+// Each layer runs even when an earlier one failed.
+func (c *Container) Stop(ctx context.Context) error {
+	var errs []error
+	for i := len(c.stops) - 1; i >= 0; i-- {
+		s := c.stops[i]
+		if err := s.fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", s.name, err))
+		}
+	}
+	c.stops = nil
+	return errors.Join(errs...)
+}
+
+// DataDir is the absolute data directory.
+func (c *Container) DataDir() string { return c.cfg.DataDir }
