@@ -196,8 +196,12 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 
 	select {
 	case <-ex.ledger.Drained():
-		ex.finish(store.StatusCompleted, nil)
 	case <-ex.stopCh:
+	}
+	select {
+	case <-ex.stopCh:
+		// A failure, cancel or shutdown that raced with the last settle
+		// wins over completion.
 		switch cause := ex.cause(); {
 		case errors.Is(cause, errCancelled):
 			ex.finish(store.StatusCancelled, nil)
@@ -210,6 +214,8 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 			}
 			ex.finish(store.StatusFailed, ee)
 		}
+	default:
+		ex.finish(store.StatusCompleted, nil)
 	}
 }
 

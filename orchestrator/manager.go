@@ -161,8 +161,9 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		m.mu.Unlock()
 		return nil, ErrShuttingDown
 	case len(m.running) >= m.opts.MaxConcurrentExecutions:
+		n := len(m.running)
 		m.mu.Unlock()
-		return nil, fmt.Errorf("%w: %d are running (max_concurrent_executions)", ErrTooManyExecutions, len(m.running))
+		return nil, fmt.Errorf("%w: %d are running (max_concurrent_executions)", ErrTooManyExecutions, n)
 	}
 	paused := maps.Clone(m.paused)
 	id := newID()

@@ -378,8 +378,9 @@ func (rp *routeProcessor) deadLetter(ctx context.Context, d queue.Delivery, f ch
 			},
 		})
 	}
-	ex.ledger.Settle(d.ID)
 	rp.stats.deadLettered.Add(1)
+	// The failure is recorded before the settle that could drain the
+	// ledger, so the execution ends failed, not completed.
 	if d.ID == ex.rootID {
 		var ce *adapters.CodedError
 		code := "INIT_ROUTE_FAILED"
@@ -389,6 +390,7 @@ func (rp *routeProcessor) deadLetter(ctx context.Context, d queue.Delivery, f ch
 		}
 		ex.fail(&ExecutionError{Code: code, Route: rp.route.ID, Reason: reason, Hint: hint})
 	}
+	ex.ledger.Settle(d.ID)
 	return queue.DeadLetter(reason)
 }
 
