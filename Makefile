@@ -6,7 +6,7 @@ GO        ?= go
 BIN       ?= bin/factflow
 DATA_DIR  ?= ./output
 PIPELINE  ?= config/pipelines/folder-ingest.yaml
-PAYLOAD   ?= {"root": "docsite"}
+PAYLOAD   ?= {"root": "$(CURDIR)/docsite"}
 SERVICES  := scripts/services.sh
 # Packages whose tests need no external service are tested together with
 # the rest; the test services are started once for the whole run.

@@ -2,6 +2,7 @@
 # shellcheck disable=SC2034 # globals such as INSTALLED_SOMETHING are read by scripts/services.d/*.sh
 # Provision real services for tests, CI and local runs (see PROVISIONING.md).
 #
+#   scripts/services.sh install <name…>|all  install if missing, do not start
 #   scripts/services.sh up <name…>|all   install if missing, start, wait until ready
 #   scripts/services.sh down [name…]     stop (all running services when no name given)
 #   scripts/services.sh status           one line per service
@@ -187,6 +188,20 @@ describe() {
   if has_fn "${1}_describe"; then "${1}_describe"; fi
 }
 
+# cmd_install makes a service's binaries available without starting it
+# (`make run` needs PostgreSQL binaries for the embedded runtime, not the
+# test cluster).
+cmd_install() {
+  [ $# -gt 0 ] || die "usage: services.sh install <name…>|all"
+  local names svc
+  mapfile -t names < <(resolve_names "$@")
+  lock
+  for svc in "${names[@]}"; do
+    "${svc}_install"
+    log "$svc installed"
+  done
+}
+
 cmd_up() {
   [ $# -gt 0 ] || die "usage: services.sh up <name…>|all"
   local names svc timeout_var started
@@ -264,12 +279,13 @@ main() {
   local cmd=${1:-}
   [ $# -gt 0 ] && shift
   case "$cmd" in
+    install) cmd_install "$@" ;;
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     status) cmd_status ;;
     env) cmd_env ;;
     *)
-      sed -n '3,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      sed -n '3,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac
