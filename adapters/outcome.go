@@ -10,7 +10,8 @@ import (
 // message to the dead-letter queue at once.
 type PermanentError struct{ Err error }
 
-func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+// Error is the wrapped error's text: the class is recorded separately.
+func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
 // Permanent wraps err as a PermanentError (nil stays nil).

@@ -270,7 +270,7 @@ func (ex *Execution) finish(status store.ExecutionStatus, failure *ExecutionErro
 		reason = "cancelled by request"
 		ex.result = errCancelled
 	case store.StatusInterrupted:
-		reason = "process stopped; the execution resumes at the next start"
+		reason = "process stopped before the execution finished; its messages wait on the broker"
 		ex.result = errShutdown
 	case store.StatusFailed:
 		reason = failure.Error()

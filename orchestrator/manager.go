@@ -361,7 +361,8 @@ func (m *Manager) RoutePaused(routeKey string) bool {
 
 // Shutdown interrupts every running execution: intake stops, in-flight
 // messages get the drain timeout, and executions are left `interrupted`
-// (they resume at the next start). No new execution starts afterwards.
+// (not terminal: their messages wait on the broker). No new execution
+// starts afterwards.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	m.stopping = true

@@ -155,6 +155,10 @@ func (rp *routeProcessor) handle(ctx context.Context, d queue.Delivery) queue.Ou
 		if interrupted(ctx) {
 			return queue.Defer(0)
 		}
+		if errors.Is(err, queue.ErrMessageTooLarge) {
+			err = adapters.Permanent(adapters.Coded("PAYLOAD_TOO_LARGE",
+				"store large content with a storage adapter and pass its storage_key", err))
+		}
 		if adapters.Classify(err) == adapters.ClassPermanent {
 			return rp.deadLetter(ctx, d, chainFailure{err: err, class: adapters.ClassPermanent})
 		}
@@ -191,8 +195,8 @@ func (rp *routeProcessor) runChain(ctx context.Context, d queue.Delivery, payloa
 				}
 				return &chainFailure{step: s, err: err, class: class}
 			}
-			if res == nil {
-				return nil
+			if res == nil || (res.Message == nil && len(res.Emitted) == 0) {
+				return nil // an empty result ends the chain: nothing to publish
 			}
 			last := i == len(rp.steps)-1
 			if len(res.Emitted) > 0 {
@@ -382,13 +386,13 @@ func (rp *routeProcessor) deadLetter(ctx context.Context, d queue.Delivery, f ch
 	// The failure is recorded before the settle that could drain the
 	// ledger, so the execution ends failed, not completed.
 	if d.ID == ex.rootID {
+		ee := &ExecutionError{Code: "INIT_ROUTE_FAILED", Route: rp.route.ID, Reason: reason,
+			Hint: "inspect the dead letter and the init route's adapters"}
 		var ce *adapters.CodedError
-		code := "INIT_ROUTE_FAILED"
-		hint := "inspect the dead letter and the init route's adapters"
 		if errors.As(f.err, &ce) {
-			code, hint = ce.Code, ce.Hint
+			ee.Code, ee.Hint, ee.Reason = ce.Code, ce.Hint, ce.Err.Error()
 		}
-		ex.fail(&ExecutionError{Code: code, Route: rp.route.ID, Reason: reason, Hint: hint})
+		ex.fail(ee)
 	}
 	ex.ledger.Settle(d.ID)
 	return queue.DeadLetter(reason)

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 )
@@ -214,6 +215,11 @@ type Provider interface {
 	// Close releases the connection. Idempotent; never blocks past ctx.
 	Close(ctx context.Context) error
 }
+
+// ErrMessageTooLarge is returned (wrapped) by Publish when a message exceeds
+// what the broker accepts. Retrying cannot help: the engine dead-letters
+// the message that produced it.
+var ErrMessageTooLarge = errors.New("message exceeds the broker's size limit")
 
 // Capabilities tell the contract suite and the docs what a broker can and
 // cannot do.

@@ -45,7 +45,8 @@ cluster under the data dir). Shows live per-route progress on a terminal and a
 summary at the end.
 
 Exit codes: 0 completed, 1 failed or cancelled, 2 invalid pipeline or usage,
-5 interrupted (Ctrl-C; the execution resumes at the next start).`,
+5 interrupted (Ctrl-C: in-flight messages finish, the others stay on the broker
+and the execution is marked interrupted).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd.Context(), args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -169,7 +170,7 @@ loop:
 			break loop
 		case <-ctx.Done():
 			interrupted = true
-			fmt.Fprintln(stderr, "\ninterrupted: stopping (in-flight messages finish first; the execution resumes at the next start)")
+			fmt.Fprintln(stderr, "\ninterrupted: stopping; in-flight messages finish first, the others stay on the broker under the data dir")
 			if err := stop(); err != nil {
 				log.Warn("shutdown", "error", err)
 			}

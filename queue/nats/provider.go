@@ -353,7 +353,8 @@ func retryablePublish(err error) bool {
 
 func publishError(err error) error {
 	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) {
-		return codedError(codeTooLarge, "keep messages small: store large content and pass its storage key, or raise the server's max_payload", err)
+		return codedError(codeTooLarge, "keep messages small: store large content and pass its storage key, or raise the server's max_payload",
+			fmt.Errorf("%w: %w", queue.ErrMessageTooLarge, err))
 	}
 	if errors.Is(err, nats.ErrConnectionClosed) {
 		return ErrClosed

@@ -93,7 +93,9 @@ func Start(ctx context.Context, cfg Config) (_ *Container, err error) {
 		return nil, fmt.Errorf("resolving data dir: %w", err)
 	}
 	cfg.DataDir = dataDir
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	// 0755 so that a private PostgreSQL cluster running as its own user
+	// can live in <data-dir>/postgres; what is inside keeps tighter modes.
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, adapters.Coded("DATA_DIR_UNUSABLE", "choose a writable --data-dir",
 			fmt.Errorf("creating data dir %s: %w", dataDir, err))
 	}
