@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	neturl "net/url"
 	"testing"
 	"time"
 
@@ -24,12 +25,12 @@ func TestOpen(t *testing.T) {
 	db.Close()
 	db.Close() // idempotent
 
-	db, err = store.Open(ctx, url+"?pool_max_conns=3", store.Options{})
+	db, err = store.Open(ctx, withParam(t, url, "pool_max_conns", "3"), store.Options{})
 	require.NoError(t, err)
 	require.EqualValues(t, 3, db.Pool().Config().MaxConns, "the URL's pool size wins over the default")
 	db.Close()
 
-	db, err = store.Open(ctx, url+"?pool_max_conns=3", store.Options{MaxConns: 5, ApplicationName: "worker"})
+	db, err = store.Open(ctx, withParam(t, url, "pool_max_conns", "3"), store.Options{MaxConns: 5, ApplicationName: "worker"})
 	require.NoError(t, err)
 	require.EqualValues(t, 5, db.Pool().Config().MaxConns, "explicit options win")
 	require.Equal(t, "worker", db.Pool().Config().ConnConfig.RuntimeParams["application_name"])
@@ -48,4 +49,16 @@ func TestOpenFails(t *testing.T) {
 	_, err = store.Open(ctx, "postgres://postgres@127.0.0.1:1/none", store.Options{})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "127.0.0.1:1/none")
+}
+
+// withParam adds a query parameter to a database URL that may already
+// carry some (sslmode=disable from the test environment).
+func withParam(t *testing.T, raw, key, value string) string {
+	t.Helper()
+	u, err := neturl.Parse(raw)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
