@@ -50,6 +50,9 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Bus carries events to subscribers (default: a new bus).
 	Bus *Bus
+	// InstanceID marks the executions this process owns (see
+	// store.Instance).
+	InstanceID string
 }
 
 // Manager is the process's OrchestratorManager: it starts, tracks, pauses,
@@ -208,6 +211,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		ParentExecutionID: req.ParentExecutionID,
 		Metadata:          req.Metadata,
 		IdempotencyKey:    req.IdempotencyKey,
+		OwnerID:           m.opts.InstanceID,
 		CreatedAt:         time.Now().UTC(),
 	}
 	if err := m.opts.Executions.Create(ctx, rec); err != nil {

@@ -13,7 +13,7 @@
 //
 //	pending ──► running ──► completed
 //	   │          │  ▲
-//	   │          │  └─────── interrupted ◄── (process stop: MarkRunningInterrupted)
+//	   │          │  └─────── interrupted ◄── (owner gone: RecoverOrphans)
 //	   │          ├──► failed
 //	   │          └──► cancelling ──► cancelled
 //	   └──► failed | cancelling | cancelled | interrupted

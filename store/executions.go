@@ -35,15 +35,15 @@ const idempotencyLockSpace int32 = 0x66665f69 // "ff_i"
 
 const executionColumns = `id, config_id, config_name, status, tag, config_snapshot, root_correlation_id,
 parent_execution_id, replay_source, metadata, error_info, idempotency_key, created_at, started_at,
-completed_at, updated_at`
+completed_at, updated_at, owner_id`
 
 const (
 	sqlExecutionInsert = `INSERT INTO executions (id, config_id, config_name, status, tag, config_snapshot,
     root_correlation_id, parent_execution_id, replay_source, metadata, error_info, idempotency_key,
-    started_at)
+    started_at, owner_id)
 VALUES ($1, $2, COALESCE(NULLIF($3, ''), (SELECT name FROM pipeline_configs WHERE id = $2), ''), $4, $5, $6,
     $7, $8, $9, $10, $11, $12,
-    CASE WHEN $4 = 'running' THEN now() END)
+    CASE WHEN $4 = 'running' THEN now() END, $13)
 RETURNING ` + executionColumns
 
 	sqlExecutionGet        = `SELECT ` + executionColumns + ` FROM executions WHERE id = $1`
@@ -70,9 +70,6 @@ SET status = $2,
 WHERE id = $1
 RETURNING ` + executionColumns
 
-	sqlExecutionsInterrupt = `UPDATE executions SET status = 'interrupted', updated_at = now()
-WHERE status = 'running' RETURNING id`
-
 	sqlExecutionByIdempotencyKey = `SELECT ` + executionColumns + ` FROM executions
 WHERE idempotency_key = $1 AND ($2::interval IS NULL OR created_at >= now() - $2::interval)
 ORDER BY created_at DESC LIMIT 1`
@@ -84,16 +81,18 @@ func scanExecution(row pgx.Row) (*Execution, error) {
 	var (
 		e                                 Execution
 		configID, tag, root, parent, idem *string
+		owner                             *string
 		snapshot, replay, meta, errorInfo []byte
 		status                            string
 	)
 	if err := row.Scan(&e.ID, &configID, &e.ConfigName, &status, &tag, &snapshot, &root, &parent, &replay,
-		&meta, &errorInfo, &idem, &e.CreatedAt, &e.StartedAt, &e.CompletedAt, &e.UpdatedAt); err != nil {
+		&meta, &errorInfo, &idem, &e.CreatedAt, &e.StartedAt, &e.CompletedAt, &e.UpdatedAt, &owner); err != nil {
 		return nil, err
 	}
 	e.Status = ExecutionStatus(status)
 	e.ConfigID, e.Tag, e.RootCorrelationID = textOrEmpty(configID), textOrEmpty(tag), textOrEmpty(root)
 	e.ParentExecutionID, e.IdempotencyKey = textOrEmpty(parent), textOrEmpty(idem)
+	e.OwnerID = textOrEmpty(owner)
 	e.ConfigSnapshot, e.ReplaySource = rawOrNil(snapshot), rawOrNil(replay)
 	var err error
 	if e.Metadata, err = decodeMap[any](meta); err != nil {
@@ -196,7 +195,7 @@ func (r *Executions) create(ctx context.Context, tx pgx.Tx, e *Execution) error 
 	}
 	stored, err := scanExecution(tx.QueryRow(ctx, sqlExecutionInsert, id, configID, e.ConfigName, string(e.Status),
 		nullText(e.Tag), snapshot, nullText(e.RootCorrelationID), parentID, replay, meta, errorInfo,
-		nullText(e.IdempotencyKey)))
+		nullText(e.IdempotencyKey), nullText(e.OwnerID)))
 	if err != nil {
 		code, constraint := pgCode(err)
 		switch {
@@ -334,37 +333,6 @@ func (r *Executions) SetStatus(ctx context.Context, id string, to ExecutionStatu
 		return nil, err
 	}
 	return &change, nil
-}
-
-// MarkRunningInterrupted is start-up recovery: every execution left running
-// by a process that stopped becomes interrupted (with a status event), ready
-// to be resumed. It returns their ids. Call it before this process starts
-// any execution.
-func (r *Executions) MarkRunningInterrupted(ctx context.Context) ([]string, error) {
-	var ids []string
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sqlExecutionsInterrupt)
-		if err != nil {
-			return err
-		}
-		if ids, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if _, err := appendEvent(ctx, tx, ExecutionEvent{ExecutionID: id, Type: EventStatus, Status: StatusInterrupted,
-				Reason: "the process stopped while the execution was running", Data: map[string]any{"from": string(StatusRunning)}}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("marking running executions interrupted: %w", err)
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	return ids, nil
 }
 
 // FindByIdempotencyKey returns the newest execution created with key within

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -293,30 +294,68 @@ func TestExecutionsSetStatusConcurrently(t *testing.T) {
 	require.Equal(t, 1, ok, "exactly one terminal status wins")
 }
 
-func TestExecutionsMarkRunningInterrupted(t *testing.T) {
+func TestExecutionsRecoverOrphans(t *testing.T) {
 	t.Parallel()
 	db := storetest.NewDB(t)
 	ctx := testCtx(t)
-	r1, r2 := reach(t, db, store.StatusRunning), reach(t, db, store.StatusRunning)
-	p := reach(t, db, store.StatusPending)
-	c := reach(t, db, store.StatusCompleted)
-
-	ids, err := db.Executions().MarkRunningInterrupted(ctx)
+	repo := db.Executions()
+	dead, err := db.RegisterInstance(ctx)
 	require.NoError(t, err)
-	require.ElementsMatch(t, []string{r1.ID, r2.ID}, ids)
-	for id, want := range map[string]store.ExecutionStatus{r1.ID: store.StatusInterrupted, r2.ID: store.StatusInterrupted,
-		p.ID: store.StatusPending, c.ID: store.StatusCompleted} {
-		got, err := db.Executions().Get(ctx, id)
-		require.NoError(t, err)
-		require.Equal(t, want, got.Status)
+	alive, err := db.RegisterInstance(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = alive.Close(context.Background()) })
+	self, err := db.RegisterInstance(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = self.Close(context.Background()) })
+
+	owned := func(owner string, path ...store.ExecutionStatus) *store.Execution {
+		e := &store.Execution{OwnerID: owner}
+		require.NoError(t, repo.Create(ctx, e))
+		require.Equal(t, owner, e.OwnerID)
+		for _, s := range path {
+			_, err := repo.SetStatus(ctx, e.ID, s, "setup", nil)
+			require.NoError(t, err)
+		}
+		return e
 	}
-	events, err := db.Events().List(ctx, r1.ID, "", 100)
+	deadRunning := owned(dead.ID, store.StatusRunning)
+	deadPending := owned(dead.ID)
+	deadCancelling := owned(dead.ID, store.StatusRunning, store.StatusCancelling)
+	deadDone := owned(dead.ID, store.StatusRunning, store.StatusCompleted)
+	unowned := owned("", store.StatusRunning)
+	aliveRunning := owned(alive.ID, store.StatusRunning)
+	selfRunning := owned(self.ID, store.StatusRunning)
+	require.NoError(t, dead.Close(ctx))
+
+	rec, err := repo.RecoverOrphans(ctx, self.ID)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{deadRunning.ID, deadPending.ID, unowned.ID}, rec.Interrupted)
+	require.Equal(t, []string{deadCancelling.ID}, rec.Cancelled)
+	for id, want := range map[string]store.ExecutionStatus{
+		deadRunning.ID: store.StatusInterrupted, deadPending.ID: store.StatusInterrupted,
+		deadCancelling.ID: store.StatusCancelled, deadDone.ID: store.StatusCompleted,
+		unowned.ID: store.StatusInterrupted, aliveRunning.ID: store.StatusRunning, selfRunning.ID: store.StatusRunning,
+	} {
+		got, err := repo.Get(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, want, got.Status, id)
+	}
+	events, err := db.Events().List(ctx, deadRunning.ID, "", 100)
 	require.NoError(t, err)
 	require.Equal(t, store.StatusInterrupted, events[len(events)-1].Status)
-
-	ids, err = db.Executions().MarkRunningInterrupted(ctx)
+	cancelled, err := repo.Get(ctx, deadCancelling.ID)
 	require.NoError(t, err)
-	require.Empty(t, ids)
+	require.NotNil(t, cancelled.CompletedAt)
+
+	rec, err = repo.RecoverOrphans(ctx, self.ID)
+	require.NoError(t, err)
+	require.Empty(t, rec.Interrupted, "nothing left to recover")
+
+	// Once the live owner is gone too, its execution is taken over.
+	require.NoError(t, alive.Close(ctx))
+	rec, err = repo.RecoverOrphans(ctx, self.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{aliveRunning.ID}, rec.Interrupted)
 }
 
 func TestExecutionsIdempotencyKey(t *testing.T) {

@@ -54,10 +54,13 @@ type Execution struct {
 	Metadata          map[string]any  `json:"metadata,omitempty"`
 	ErrorInfo         map[string]any  `json:"error_info,omitempty"`
 	IdempotencyKey    string          `json:"idempotency_key,omitempty"`
-	CreatedAt         time.Time       `json:"created_at"`
-	StartedAt         *time.Time      `json:"started_at,omitempty"`
-	CompletedAt       *time.Time      `json:"completed_at,omitempty"`
-	UpdatedAt         time.Time       `json:"updated_at"`
+	// OwnerID is the instance (process) running the execution; see
+	// Instance.
+	OwnerID     string     `json:"owner_id,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 // Execution event types.

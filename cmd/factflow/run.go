@@ -104,9 +104,9 @@ func runPipeline(ctx context.Context, file string, o runOptions, stdout, stderr 
 		return withExit(exitUsage, fmt.Errorf("%s has %d validation errors; fix them and run again (see `factflow config validate`)", file, report.ErrorCount()))
 	}
 
-	// The container outlives ctx (Ctrl-C) so that shutdown can record the
-	// interruption.
-	c, err := container.Start(context.WithoutCancel(ctx), container.Config{
+	// Ctrl-C during start-up (initdb, a slow broker) aborts it; once the
+	// execution runs, Ctrl-C becomes a graceful interruption below.
+	c, err := container.Start(ctx, container.Config{
 		DataDir:             o.dataDir,
 		DatabaseURL:         o.databaseURL,
 		QueueURL:            o.queueURL,
@@ -117,6 +117,9 @@ func runPipeline(ctx context.Context, file string, o runOptions, stdout, stderr 
 		Logger:              log,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return withExit(exitInterrupted, errors.New("interrupted during start-up; nothing was run"))
+		}
 		return withExit(exitFailed, err)
 	}
 	stopped := false
@@ -133,14 +136,17 @@ func runPipeline(ctx context.Context, file string, o runOptions, stdout, stderr 
 
 	abs, _ := filepath.Abs(file)
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	cfg, _, err := c.DB.Configs().UpsertBySourcePath(ctx, name, string(data), p.Description, "file", abs)
+	// From here on the execution's record must be written even if Ctrl-C
+	// arrives: the loop below turns it into an interruption.
+	bg := context.WithoutCancel(ctx)
+	cfg, _, err := c.DB.Configs().UpsertBySourcePath(bg, name, string(data), p.Description, "file", abs)
 	if err != nil {
 		return withExit(exitFailed, fmt.Errorf("recording config: %w", err))
 	}
 
 	events, unsubscribe := c.Manager.Bus().Subscribe(64, false, nil)
 	defer unsubscribe()
-	ex, err := c.Manager.Start(ctx, orchestrator.StartRequest{
+	ex, err := c.Manager.Start(bg, orchestrator.StartRequest{
 		Pipeline:   p,
 		ConfigID:   cfg.ID,
 		ConfigName: cfg.Name,
@@ -171,9 +177,11 @@ loop:
 		case <-ctx.Done():
 			interrupted = true
 			fmt.Fprintln(stderr, "\ninterrupted: stopping; in-flight messages finish first, the others stay on the broker under the data dir")
-			if err := stop(); err != nil {
-				log.Warn("shutdown", "error", err)
+			sctx, cancel := context.WithTimeout(bg, 30*time.Second)
+			if err := c.Manager.Shutdown(sctx); err != nil {
+				log.Warn("interrupting the execution", "error", err)
 			}
+			cancel()
 			<-ex.Done()
 			break loop
 		}
@@ -184,10 +192,21 @@ loop:
 		reason = err.Error()
 	}
 	view.summary(st, string(ex.Status()), st.Elapsed, reason)
-	fmt.Fprintf(stdout, "artefacts: %s\n", c.Storage.URI()+"/executions/"+ex.ID)
+	if st.Artefacts > 0 {
+		fmt.Fprintf(stdout, "artefacts: %s\n", c.Storage.URI()+"/executions/"+ex.ID)
+	}
 
+	// The record is the truth others see; a status that could not be
+	// written must not be reported as success.
+	rec, recErr := c.DB.Executions().Get(bg, ex.ID)
 	if err := stop(); err != nil {
 		log.Warn("shutdown", "error", err)
+	}
+	if recErr != nil {
+		return withExit(exitFailed, fmt.Errorf("reading back execution %s: %w", ex.ID, recErr))
+	}
+	if rec.Status != ex.Status() {
+		return withExit(exitFailed, fmt.Errorf("execution %s ended %s but its record says %s; see the log", ex.ID, ex.Status(), rec.Status))
 	}
 	switch ex.Status() {
 	case store.StatusCompleted:

@@ -55,14 +55,16 @@ type Container struct {
 	log      *slog.Logger
 	Postgres *embedded.Postgres // nil when DatabaseURL was given
 	DB       *store.DB
+	// Instance is this process's lease on the executions it owns.
+	Instance *store.Instance
 	Lineage  *store.LineageWriter // nil when lineage is off
 	Queue    queue.Provider
 	NATS     *natsq.Server // nil with an external broker
 	Storage  storage.Store
 	Registry *adapters.Registry
 	Manager  *orchestrator.Manager
-	// Interrupted lists executions found running at start (left by a
-	// crash) and marked interrupted.
+	// Interrupted lists executions of stopped processes found running at
+	// start and marked interrupted.
 	Interrupted []string
 
 	stops []stopStep
@@ -145,29 +147,30 @@ func (c *Container) startDatabase(ctx context.Context) error {
 	}
 	db, err := store.Open(ctx, dbURL, store.Options{})
 	if err != nil {
-		return fmt.Errorf("opening database: %w", err)
+		return adapters.Coded("DATABASE_UNREACHABLE",
+			"check --database-url / DATABASE_URL, or leave both empty to use a private cluster under the data dir",
+			fmt.Errorf("opening database: %w", err))
 	}
 	c.DB = db
 	c.onStop("database", func(context.Context) error { db.Close(); return nil })
 	if err := db.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrating database: %w", err)
 	}
-	// Executions a crashed process left running resume later; until then
-	// they say so. A cancel that a crash interrupted is completed.
-	ids, err := db.Executions().MarkRunningInterrupted(ctx)
+	// This process's lease on the executions it will run; executions of
+	// processes that died (their lease is free) say they were interrupted,
+	// and a cancel a crash cut short is completed. Other live processes
+	// sharing the database are left alone.
+	inst, err := db.RegisterInstance(ctx)
 	if err != nil {
-		return fmt.Errorf("marking interrupted executions: %w", err)
+		return fmt.Errorf("registering this instance: %w", err)
 	}
-	c.Interrupted = ids
-	cancelling, err := db.Executions().List(ctx, store.ExecutionFilter{Status: store.StatusCancelling, Limit: 10000})
+	c.Instance = inst
+	c.onStop("instance lease", inst.Close)
+	rec, err := db.Executions().RecoverOrphans(ctx, inst.ID)
 	if err != nil {
-		return fmt.Errorf("listing cancelling executions: %w", err)
+		return fmt.Errorf("recovering executions of stopped processes: %w", err)
 	}
-	for _, e := range cancelling.Items {
-		if _, err := db.Executions().SetStatus(ctx, e.ID, store.StatusCancelled, "cancel completed at start after a crash", nil); err != nil {
-			return fmt.Errorf("completing cancel of %s: %w", e.ID, err)
-		}
-	}
+	c.Interrupted = rec.Interrupted
 	if !c.cfg.DisableLineage {
 		w, err := store.NewLineageWriter(db, store.WriterOptions{
 			SpillDir: filepath.Join(c.cfg.DataDir, "lineage-spill"),
@@ -263,6 +266,7 @@ func (c *Container) startEngine(ctx context.Context) error {
 		Logger:                  c.log,
 		MaxConcurrentExecutions: c.cfg.MaxConcurrentExecutions,
 		DrainTimeout:            c.cfg.ShutdownTimeout * 3 / 4,
+		InstanceID:              c.Instance.ID,
 	}
 	if c.Lineage != nil {
 		opts.Lineage = c.Lineage

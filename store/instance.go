@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// instanceLockSpace namespaces the advisory locks of instance leases
+// (two-key form, apart from the migration and idempotency locks).
+const instanceLockSpace int32 = 0x66665f6f // "ff_o"
+
+// Instance is this process's lease on the executions it owns. It holds a
+// session advisory lock named after its id on a dedicated connection for as
+// long as the process lives; when the process dies, PostgreSQL drops the
+// connection and with it the lock, which is how other processes tell a
+// live owner from a dead one. It is the seed of execution ownership across
+// replicas.
+type Instance struct {
+	ID   string
+	conn *pgx.Conn
+}
+
+// RegisterInstance takes a new instance lease.
+func (db *DB) RegisterInstance(ctx context.Context) (*Instance, error) {
+	id, err := NewID()
+	if err != nil {
+		return nil, err
+	}
+	pc, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acquiring a connection for the instance lease: %w", err)
+	}
+	// The lease lives on its own connection, outside the pool, so no pooled
+	// query can ever release it.
+	conn := pc.Hijack()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, instanceLockSpace, id); err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("taking the instance lease: %w", err)
+	}
+	return &Instance{ID: id, conn: conn}, nil
+}
+
+// Close gives the lease up.
+func (i *Instance) Close(ctx context.Context) error {
+	if i == nil || i.conn == nil {
+		return nil
+	}
+	// Unlock explicitly: the server releases a closed session's locks only
+	// once it notices the disconnect, and others should see it at once.
+	_, uerr := i.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+	err := i.conn.Close(ctx)
+	i.conn = nil
+	if uerr != nil {
+		return fmt.Errorf("releasing the instance lease: %w", uerr)
+	}
+	return err
+}
+
+// Recovery is what RecoverOrphans did.
+type Recovery struct {
+	// Interrupted executions were pending or running under a dead owner.
+	Interrupted []string
+	// Cancelled executions were being cancelled when their owner died.
+	Cancelled []string
+}
+
+const (
+	sqlActiveOwners = `SELECT DISTINCT COALESCE(owner_id, '') FROM executions
+WHERE status IN ('pending', 'running', 'cancelling') AND owner_id IS DISTINCT FROM $1`
+	sqlOwnerGone        = `SELECT pg_try_advisory_xact_lock($1, hashtext($2))`
+	sqlOrphansInterrupt = `UPDATE executions SET status = 'interrupted', updated_at = now()
+WHERE status IN ('pending', 'running') AND COALESCE(owner_id, '') = $1 RETURNING id`
+	sqlOrphansCancelled = `UPDATE executions SET status = 'cancelled', updated_at = now(), completed_at = now()
+WHERE status = 'cancelling' AND COALESCE(owner_id, '') = $1 RETURNING id`
+)
+
+// RecoverOrphans is start-up recovery: executions whose owning process is
+// gone (its lease is free, or it had none) become interrupted — or
+// cancelled, when a cancel was under way — each with a status event.
+// Executions of live processes, and self's own, are left alone.
+func (r *Executions) RecoverOrphans(ctx context.Context, self string) (Recovery, error) {
+	var rec Recovery
+	rows, err := r.pool.Query(ctx, sqlActiveOwners, self)
+	if err != nil {
+		return rec, fmt.Errorf("listing execution owners: %w", err)
+	}
+	owners, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return rec, fmt.Errorf("listing execution owners: %w", err)
+	}
+	for _, owner := range owners {
+		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			// The transaction-scoped lock is granted only when no live
+			// process holds the owner's lease, and it keeps a process
+			// that reuses the id from starting mid-recovery.
+			if owner != "" {
+				var gone bool
+				if err := tx.QueryRow(ctx, sqlOwnerGone, instanceLockSpace, owner).Scan(&gone); err != nil {
+					return err
+				}
+				if !gone {
+					return nil
+				}
+			}
+			return r.takeOver(ctx, tx, owner, &rec)
+		})
+		if err != nil {
+			return rec, fmt.Errorf("recovering executions of instance %q: %w", owner, err)
+		}
+	}
+	return rec, nil
+}
+
+func (r *Executions) takeOver(ctx context.Context, tx pgx.Tx, owner string, rec *Recovery) error {
+	rows, err := tx.Query(ctx, sqlOrphansInterrupt, owner)
+	if err != nil {
+		return err
+	}
+	interrupted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, id := range interrupted {
+		if _, err := appendEvent(ctx, tx, ExecutionEvent{ExecutionID: id, Type: EventStatus, Status: StatusInterrupted,
+			Reason: "the process running it stopped", Data: map[string]any{"owner_id": owner}}); err != nil {
+			return err
+		}
+		rec.Interrupted = append(rec.Interrupted, id)
+	}
+	rows, err = tx.Query(ctx, sqlOrphansCancelled, owner)
+	if err != nil {
+		return err
+	}
+	cancelled, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, id := range cancelled {
+		if _, err := appendEvent(ctx, tx, ExecutionEvent{ExecutionID: id, Type: EventStatus, Status: StatusCancelled,
+			Reason: "cancel completed after the process running it stopped", Data: map[string]any{"owner_id": owner}}); err != nil {
+			return err
+		}
+		rec.Cancelled = append(rec.Cancelled, id)
+	}
+	return nil
+}
