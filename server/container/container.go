@@ -186,8 +186,8 @@ func (c *Container) startDatabase(ctx context.Context) error {
 }
 
 func (c *Container) startQueue(ctx context.Context) error {
-	raw := c.cfg.QueueURL
-	if raw == "" {
+	cfg := natsq.Config{URL: c.cfg.QueueURL, Logger: c.log}
+	if cfg.URL == "" {
 		srv, err := natsq.StartServer(ctx, natsq.ServerOptions{
 			StoreDir:   filepath.Join(c.cfg.DataDir, "nats"),
 			SyncAlways: c.cfg.NATSSyncAlways,
@@ -198,33 +198,26 @@ func (c *Container) startQueue(ctx context.Context) error {
 		}
 		c.NATS = srv
 		c.onStop("embedded NATS", srv.Shutdown)
-		p, err := natsq.New(ctx, natsq.Config{Server: srv, Logger: c.log})
+		cfg.Server = srv
+	} else {
+		u, err := url.Parse(cfg.URL)
 		if err != nil {
-			return fmt.Errorf("connecting to embedded NATS: %w", err)
+			return adapters.Coded("QUEUE_URL_INVALID", "use nats://host:port",
+				fmt.Errorf("parsing queue URL: %w", err))
 		}
-		c.Queue = p
-		c.onStop("queue provider", p.Close)
-		return nil
+		if s := strings.ToLower(u.Scheme); s != "nats" && s != "tls" {
+			return adapters.Coded("QUEUE_PROVIDER_UNSUPPORTED",
+				"supported today: nats:// (or leave the queue URL empty for the embedded broker)",
+				fmt.Errorf("no queue provider for scheme %q", u.Scheme))
+		}
 	}
-	u, err := url.Parse(raw)
+	p, err := natsq.New(ctx, cfg)
 	if err != nil {
-		return adapters.Coded("QUEUE_URL_INVALID", "use nats://host:port",
-			fmt.Errorf("parsing queue URL: %w", err))
+		return fmt.Errorf("connecting to NATS: %w", err)
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "nats", "tls":
-		p, err := natsq.New(ctx, natsq.Config{URL: raw, Logger: c.log})
-		if err != nil {
-			return fmt.Errorf("connecting to NATS: %w", err)
-		}
-		c.Queue = p
-		c.onStop("queue provider", p.Close)
-		return nil
-	default:
-		return adapters.Coded("QUEUE_PROVIDER_UNSUPPORTED",
-			"supported today: nats:// (or leave the queue URL empty for the embedded broker)",
-			fmt.Errorf("no queue provider for scheme %q", u.Scheme))
-	}
+	c.Queue = p
+	c.onStop("queue provider", p.Close)
+	return nil
 }
 
 func (c *Container) startStorage() error {
