@@ -34,7 +34,7 @@ func (c FailConfig) Validate() error {
 	switch c.Mode {
 	case FailAlways, FailFirstN, FailRatio:
 	case FailField:
-		if err := validPath(c.Field); err != nil {
+		if err := adapters.ValidatePath(c.Field); err != nil {
 			return fmt.Errorf("field: mode field needs a field path: %w", err)
 		}
 	default:
@@ -99,7 +99,7 @@ func (a *failAdapter) shouldFail(in *adapters.Input) bool {
 		// The top 53 bits give a uniform float in [0, 1).
 		return float64(binary.BigEndian.Uint64(sum[:8])>>11)/(1<<53) < a.cfg.Ratio
 	case FailField:
-		v, _ := lookup(in.Payload, a.cfg.Field)
+		v, _ := adapters.Lookup(in.Payload, a.cfg.Field)
 		return truthy(v)
 	}
 	return true

@@ -121,14 +121,14 @@ func (a *fileSource) Process(ctx context.Context, in *adapters.Input) (*adapters
 	if len(files) == 0 {
 		return nil, adapters.Skip("no file under " + root + " matched")
 	}
-	base := deepCopy(in.Payload).(map[string]any)
+	base := adapters.DeepCopy(in.Payload).(map[string]any)
 	delete(base, "root")
 	delete(base, "path")
 	msgs := make([]adapters.Payload, 0, len(files))
 	for i, f := range files {
 		m := base
 		if i < len(files)-1 {
-			m = deepCopy(base).(map[string]any)
+			m = adapters.DeepCopy(base).(map[string]any)
 		}
 		if err := a.describe(ctx, in.Meta, f, m); err != nil {
 			return nil, err
@@ -350,25 +350,16 @@ func fileKey(meta adapters.Meta, rel string) string {
 		}
 		segs[i] = s
 	}
-	key := storage.ExecutionKey(keyPart(meta.ExecutionID), keyPart(meta.Route), keyPart(meta.Stage), strings.Join(segs, "/"), "")
+	key := adapters.ArtefactKeyFor(meta, strings.Join(segs, "/"), "")
 	if storage.ValidateKey(key) != nil {
 		// Too long or otherwise unfit: a digest of the path keeps the key
 		// stable across reruns, and the extension keeps it recognisable.
 		sum := sha256.Sum256([]byte(rel))
-		digest := storage.ExecutionKey(keyPart(meta.ExecutionID), keyPart(meta.Route), keyPart(meta.Stage), hex.EncodeToString(sum[:]), "")
+		digest := adapters.ArtefactKeyFor(meta, hex.EncodeToString(sum[:]), "")
 		key = digest
 		if ext := path.Ext(segs[len(segs)-1]); len(ext) <= 16 && storage.ValidateKey(digest+ext) == nil {
 			key = digest + ext
 		}
 	}
 	return key
-}
-
-// keyPart keeps an artefact key valid when the engine left a part of the
-// message's identity empty (an adapter run outside an execution).
-func keyPart(s string) string {
-	if s == "" {
-		return "_"
-	}
-	return s
 }

@@ -28,20 +28,20 @@ func (c TransformConfig) Validate() error {
 	_, err := compileSet(c.Set)
 	errs := []error{err}
 	for _, from := range slices.Sorted(maps.Keys(c.Rename)) {
-		if err := validPath(from); err != nil {
+		if err := adapters.ValidatePath(from); err != nil {
 			errs = append(errs, fmt.Errorf("rename: %w", err))
 		}
-		if err := validPath(c.Rename[from]); err != nil {
+		if err := adapters.ValidatePath(c.Rename[from]); err != nil {
 			errs = append(errs, fmt.Errorf("rename.%s: %w", from, err))
 		}
 	}
 	for i, p := range c.Remove {
-		if err := validPath(p); err != nil {
+		if err := adapters.ValidatePath(p); err != nil {
 			errs = append(errs, fmt.Errorf("remove[%d]: %w", i, err))
 		}
 	}
 	for i, p := range c.Keep {
-		if err := validPath(p); err != nil {
+		if err := adapters.ValidatePath(p); err != nil {
 			errs = append(errs, fmt.Errorf("keep[%d]: %w", i, err))
 		}
 	}
@@ -63,7 +63,7 @@ func compileSet(set map[string]string) ([]setter, error) {
 	// Sorted paths make results independent of map order and put a parent
 	// before its children (meta before meta.lang).
 	for _, path := range slices.Sorted(maps.Keys(set)) {
-		if err := validPath(path); err != nil {
+		if err := adapters.ValidatePath(path); err != nil {
 			errs = append(errs, fmt.Errorf("set: %w", err))
 			continue
 		}
@@ -116,7 +116,7 @@ func (a *transformAdapter) Process(_ context.Context, in *adapters.Input) (*adap
 	// Work on a copy: nested maps may be shared with sibling messages of a
 	// fan-out, and the expressions must all see the original.
 	src := in.Payload
-	out := deepCopy(src).(map[string]any)
+	out := adapters.DeepCopy(src).(map[string]any)
 	values := make([]any, len(a.setters))
 	for i, s := range a.setters {
 		v, err := expr.Run(s.prog, src)
@@ -125,30 +125,30 @@ func (a *transformAdapter) Process(_ context.Context, in *adapters.Input) (*adap
 				"check the expression against the payload; use ?? for fields that may be missing",
 				fmt.Errorf("set.%s (%s): %w", s.path, s.src, err)))
 		}
-		values[i] = deepCopy(v)
+		values[i] = adapters.DeepCopy(v)
 	}
 	for i, s := range a.setters {
-		if err := assign(out, s.path, values[i]); err != nil {
+		if err := adapters.Assign(out, s.path, values[i]); err != nil {
 			return nil, pathConflict("set."+s.path, err)
 		}
 	}
 	for _, from := range slices.Sorted(maps.Keys(a.cfg.Rename)) {
-		v, ok := remove(out, from)
+		v, ok := adapters.Remove(out, from)
 		if !ok {
 			continue
 		}
-		if err := assign(out, a.cfg.Rename[from], v); err != nil {
+		if err := adapters.Assign(out, a.cfg.Rename[from], v); err != nil {
 			return nil, pathConflict("rename."+from, err)
 		}
 	}
 	for _, p := range a.cfg.Remove {
-		remove(out, p)
+		adapters.Remove(out, p)
 	}
 	if len(a.cfg.Keep) > 0 {
 		kept := map[string]any{}
 		for _, p := range a.cfg.Keep {
-			if v, ok := lookup(out, p); ok {
-				if err := assign(kept, p, v); err != nil {
+			if v, ok := adapters.Lookup(out, p); ok {
+				if err := adapters.Assign(kept, p, v); err != nil {
 					return nil, pathConflict("keep", err)
 				}
 			}

@@ -31,7 +31,7 @@ type HTMLToMarkdownConfig struct {
 // Validate parses the selectors so that a typo shows up when the pipeline
 // is validated, not on the first message.
 func (c HTMLToMarkdownConfig) Validate() error {
-	errs := []error{validPath("source_field", c.SourceField), validPath("target_field", c.TargetField)}
+	errs := []error{checkFieldPath("source_field", c.SourceField), checkFieldPath("target_field", c.TargetField)}
 	for i, s := range c.RemoveSelectors {
 		if _, err := parseSelector(s); err != nil {
 			errs = append(errs, fmt.Errorf("remove_selectors[%d]: %w", i, err))
@@ -109,7 +109,7 @@ func newHTMLToMarkdown(cfg HTMLToMarkdownConfig) (*htmlToMarkdown, error) {
 }
 
 func (a *htmlToMarkdown) Process(ctx context.Context, in *adapters.Input) (*adapters.Result, error) {
-	v, ok := lookup(in.Payload, a.cfg.SourceField)
+	v, ok := adapters.Lookup(in.Payload, a.cfg.SourceField)
 	src, isString := v.(string)
 	if !ok || !isString {
 		return nil, adapters.Permanent(adapters.Coded("HTML_SOURCE_MISSING",
@@ -117,7 +117,7 @@ func (a *htmlToMarkdown) Process(ctx context.Context, in *adapters.Input) (*adap
 			fmt.Errorf("payload field %s is missing or not a string", a.cfg.SourceField)))
 	}
 	out := in.Payload
-	ct := stringAt(out, "content_type")
+	ct := adapters.StringAt(out, "content_type")
 	if isBinaryType(ct) {
 		return nil, adapters.Permanent(adapters.Coded("CONTENT_TYPE_UNSUPPORTED",
 			"html_to_markdown converts HTML; send PDFs and other documents through document_text, or filter them out",
@@ -135,10 +135,12 @@ func (a *htmlToMarkdown) Process(ctx context.Context, in *adapters.Input) (*adap
 		}
 	}
 	if a.cfg.DropSource {
-		remove(out, a.cfg.SourceField)
+		adapters.Remove(out, a.cfg.SourceField)
 	}
-	assign(out, a.cfg.TargetField, md)
-	if strings.TrimSpace(stringAt(out, "title")) == "" && title != "" {
+	if err := assignField(out, "target_field", a.cfg.TargetField, md); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(adapters.StringAt(out, "title")) == "" && title != "" {
 		out["title"] = title
 	}
 	return adapters.Pass(out), nil
@@ -177,10 +179,10 @@ func (a *htmlToMarkdown) convert(ctx context.Context, src, base string) (md, tit
 }
 
 func baseURL(p map[string]any) string {
-	if u := stringAt(p, "final_url"); u != "" {
+	if u := adapters.StringAt(p, "final_url"); u != "" {
 		return u
 	}
-	return stringAt(p, "url")
+	return adapters.StringAt(p, "url")
 }
 
 // isMarkdownType reports whether a MIME type names Markdown or plain text,

@@ -19,7 +19,7 @@ type MarkdownStorageWriterConfig struct {
 
 // Validate checks what tags cannot express.
 func (c MarkdownStorageWriterConfig) Validate() error {
-	return errors.Join(validPath("source_field", c.SourceField), validPath("key_field", c.KeyField))
+	return errors.Join(checkFieldPath("source_field", c.SourceField), checkFieldPath("key_field", c.KeyField))
 }
 
 func markdownStorageWriterSpec() adapters.Spec {
@@ -50,7 +50,7 @@ type markdownStorageWriter struct {
 }
 
 func (a *markdownStorageWriter) Process(ctx context.Context, in *adapters.Input) (*adapters.Result, error) {
-	v, ok := lookup(in.Payload, a.cfg.SourceField)
+	v, ok := adapters.Lookup(in.Payload, a.cfg.SourceField)
 	md, isString := v.(string)
 	if !ok || !isString {
 		return nil, adapters.Permanent(adapters.Coded("MARKDOWN_MISSING",
@@ -58,7 +58,7 @@ func (a *markdownStorageWriter) Process(ctx context.Context, in *adapters.Input)
 			fmt.Errorf("payload field %s is missing or not a string", a.cfg.SourceField)))
 	}
 	out := in.Payload
-	key := artefactKey(in.Meta, ".md")
+	key := adapters.ArtefactKey(in.Meta, ".md")
 	meta := storage.Metadata{
 		storage.MetaContentType: "text/markdown; charset=utf-8",
 		storage.MetaExecutionID: in.Meta.ExecutionID,
@@ -69,13 +69,13 @@ func (a *markdownStorageWriter) Process(ctx context.Context, in *adapters.Input)
 	if u := baseURL(out); u != "" {
 		meta[storage.MetaSourceURL] = u
 	}
-	if t := stringAt(out, "title"); t != "" {
+	if t := adapters.StringAt(out, "title"); t != "" {
 		meta["title"] = t
 	}
-	if n, ok := intOf(out["segment_index"]); ok {
+	if n, ok := adapters.IntOf(out["segment_index"]); ok {
 		meta["segment_index"] = n
 	}
-	if n, ok := intOf(out["segment_count"]); ok {
+	if n, ok := adapters.IntOf(out["segment_count"]); ok {
 		meta["segment_count"] = n
 	}
 	if _, err := a.store.Put(ctx, key, strings.NewReader(md), meta); err != nil {
@@ -86,8 +86,10 @@ func (a *markdownStorageWriter) Process(ctx context.Context, in *adapters.Input)
 		return nil, fmt.Errorf("writing %s to %s: %w", key, a.store.URI(), err)
 	}
 	if a.cfg.DropSource {
-		remove(out, a.cfg.SourceField)
+		adapters.Remove(out, a.cfg.SourceField)
 	}
-	assign(out, a.cfg.KeyField, key)
+	if err := assignField(out, "key_field", a.cfg.KeyField, key); err != nil {
+		return nil, err
+	}
 	return adapters.Pass(out), nil
 }

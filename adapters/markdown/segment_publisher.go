@@ -87,11 +87,11 @@ func (a *segmentPublisher) Process(_ context.Context, in *adapters.Input) (*adap
 	for i, seg := range segs {
 		// Messages get their own maps: a later adapter editing one message
 		// must not reach into its siblings.
-		m := deepCopy(carried).(map[string]any)
-		m["segment"] = deepCopy(seg)
+		m := adapters.DeepCopy(carried).(map[string]any)
+		m["segment"] = adapters.DeepCopy(seg)
 		m["segment_index"] = i
 		m["segment_count"] = len(segs)
-		m["document"] = deepCopy(doc)
+		m["document"] = adapters.DeepCopy(doc)
 		msgs[i] = m
 	}
 	return adapters.Emit(msgs...), nil

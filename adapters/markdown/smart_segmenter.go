@@ -19,7 +19,7 @@ type SmartSegmenterConfig struct {
 
 // Validate checks the relations between limits.
 func (c SmartSegmenterConfig) Validate() error {
-	errs := []error{validPath("source_field", c.SourceField)}
+	errs := []error{checkFieldPath("source_field", c.SourceField)}
 	if c.MaxTokens < 16 {
 		errs = append(errs, fmt.Errorf("max_tokens: %d is below 16", c.MaxTokens))
 	}
@@ -63,7 +63,7 @@ type smartSegmenter struct {
 }
 
 func (a *smartSegmenter) Process(ctx context.Context, in *adapters.Input) (*adapters.Result, error) {
-	v, ok := lookup(in.Payload, a.cfg.SourceField)
+	v, ok := adapters.Lookup(in.Payload, a.cfg.SourceField)
 	md, isString := v.(string)
 	if !ok || !isString {
 		return nil, adapters.Permanent(adapters.Coded("MARKDOWN_MISSING",
@@ -86,7 +86,7 @@ func (a *smartSegmenter) Process(ctx context.Context, in *adapters.Input) (*adap
 	out["segments"] = list
 	out["segment_count"] = len(segs)
 	if !a.cfg.KeepMarkdown {
-		remove(out, a.cfg.SourceField)
+		adapters.Remove(out, a.cfg.SourceField)
 	}
 	return adapters.Pass(out), nil
 }

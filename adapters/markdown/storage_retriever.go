@@ -21,7 +21,7 @@ type StorageRetrieverConfig struct {
 
 // Validate checks what tags cannot express.
 func (c StorageRetrieverConfig) Validate() error {
-	return errors.Join(validPath("key_field", c.KeyField), validPath("target_field", c.TargetField))
+	return errors.Join(checkFieldPath("key_field", c.KeyField), checkFieldPath("target_field", c.TargetField))
 }
 
 func storageRetrieverSpec() adapters.Spec {
@@ -52,7 +52,7 @@ type storageRetriever struct {
 }
 
 func (a *storageRetriever) Process(ctx context.Context, in *adapters.Input) (*adapters.Result, error) {
-	key := stringAt(in.Payload, a.cfg.KeyField)
+	key := adapters.StringAt(in.Payload, a.cfg.KeyField)
 	if key == "" {
 		return nil, adapters.Permanent(adapters.Coded("STORAGE_KEY_MISSING",
 			fmt.Sprintf("the payload needs a storage key in %q; put a storage writer (web_content_storage, file_source) before this adapter or set key_field", a.cfg.KeyField),
@@ -86,7 +86,9 @@ func (a *storageRetriever) Process(ctx context.Context, in *adapters.Input) (*ad
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
 	out := in.Payload
-	assign(out, a.cfg.TargetField, text)
+	if err := assignField(out, "target_field", a.cfg.TargetField, text); err != nil {
+		return nil, err
+	}
 	ct := info.ContentType
 	if ct == "" {
 		ct, _ = info.Metadata[storage.MetaContentType].(string)
@@ -100,17 +102,4 @@ func (a *storageRetriever) Process(ctx context.Context, in *adapters.Input) (*ad
 		}
 	}
 	return adapters.Pass(out), nil
-}
-
-// validPath rejects a dotted field path with empty segments.
-func validPath(name, p string) error {
-	if p == "" {
-		return fmt.Errorf("%s: a field path is required", name)
-	}
-	for seg := range strings.SplitSeq(p, ".") {
-		if seg == "" {
-			return fmt.Errorf("%s: %q has an empty segment", name, p)
-		}
-	}
-	return nil
 }

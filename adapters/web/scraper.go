@@ -338,19 +338,16 @@ func htmlTitle(doc string) string {
 	}
 }
 
-// statusCodeOf reads an integer payload field that may have crossed JSON
-// (float64) or not (int).
+// statusCodeOf reads a status code more leniently than adapters.IntOf: a
+// payload written by hand may carry it as a string, and a fractional
+// number is truncated rather than refused.
 func statusCodeOf(v any) (int, bool) {
 	switch n := v.(type) {
-	case int:
-		return n, true
-	case int64:
-		return int(n), true
 	case float64:
 		return int(n), true
 	case string:
 		i, err := strconv.Atoi(n)
 		return i, err == nil
 	}
-	return 0, false
+	return adapters.IntOf(v)
 }
