@@ -524,7 +524,11 @@ init_message: { route: seed, payload: {} }
 	require.NoError(t, err)
 	require.Equal(t, store.RoutePaused, state.State)
 
-	require.NoError(t, e.m.SetRoutePaused(ctx, key, false))
+	// Resume with a request-scoped context that ends at once: the
+	// subscription must outlive it.
+	rctx, cancel := context.WithCancel(ctx)
+	require.NoError(t, e.m.SetRoutePaused(rctx, key, false))
+	cancel()
 	require.Equal(t, store.StatusCompleted, wait(t, ex))
 	require.EqualValues(t, 6, routeStats(t, ex, key).Completed)
 }

@@ -82,7 +82,9 @@ func (rp *routeProcessor) stop(ctx context.Context) error {
 }
 
 // setPaused pauses (unsubscribes; messages wait on the broker) or resumes
-// the route.
+// the route. ctx bounds only the wait for in-flight messages when pausing:
+// a resumed subscription lives as long as the execution, not the request
+// that resumed it.
 func (rp *routeProcessor) setPaused(ctx context.Context, paused bool) error {
 	rp.mu.Lock()
 	rp.paused = paused
@@ -90,7 +92,7 @@ func (rp *routeProcessor) setPaused(ctx context.Context, paused bool) error {
 	if paused {
 		return rp.stop(ctx)
 	}
-	return rp.start(ctx)
+	return rp.start(rp.ex.workCtx)
 }
 
 func (rp *routeProcessor) isPaused() bool {
