@@ -44,8 +44,10 @@ test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime $(FUZZTIME) ./pipeline/condition
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateKey$$' -fuzztime $(FUZZTIME) ./storage
 
+# BENCH_FLAGS go to the harness, e.g. BENCH_FLAGS='-quick' or '-variants ff -cpuprofile ff.prof'.
+BENCH_FLAGS ?=
 bench: build services-up
-	eval "$$($(SERVICES) env)"; $(GO) run ./bench/pipeline
+	eval "$$($(SERVICES) env)"; $(GO) run ./bench/pipeline $(BENCH_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

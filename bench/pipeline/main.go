@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// Variant names.
+const (
+	varBare1   = "bare1"
+	varBare3   = "bare3"
+	varEngine  = "ff"
+	varLineage = "ff-lineage"
+)
+
+var allVariants = []string{varBare1, varBare3, varEngine, varLineage}
+
+// config is what one benchmark invocation does.
+type config struct {
+	Rounds      int
+	N           int
+	Concurrency int
+	Size        int
+	Variants    []string
+	Warmup      bool
+	// Paced runs offer Rate messages/s for PacedN messages, PacedRounds
+	// times per variant (0 rounds: none).
+	Rate        float64
+	PacedN      int
+	PacedRounds int
+	OutDir      string
+	CPUProfile  string
+	// AdminURL is the administrative PostgreSQL URL (default: the
+	// FACTFLOW_TEST_DATABASE_URL environment variable).
+	AdminURL string
+}
+
+func defaultConfig() config {
+	return config{
+		Rounds:      5,
+		N:           20000,
+		Concurrency: 64,
+		Size:        1024,
+		Variants:    allVariants,
+		Warmup:      true,
+		Rate:        200,
+		PacedN:      1000,
+		PacedRounds: 3,
+		OutDir:      "bench/out",
+	}
+}
+
+// quickConfig is a fast smoke run: every variant and mode, tiny counts.
+func quickConfig() config {
+	c := defaultConfig()
+	c.Rounds, c.N, c.PacedN, c.PacedRounds = 1, 500, 40, 1
+	return c
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := defaultConfig()
+	quick := fs.Bool("quick", false, "fast smoke run (1 round, N=500, 40 paced messages); explicit flags still apply")
+	rounds := fs.Int("rounds", d.Rounds, "measured throughput rounds per variant (after one warm-up round)")
+	n := fs.Int("n", d.N, "messages per throughput run")
+	conc := fs.Int("concurrency", d.Concurrency, "Factflow: concurrency of routes b and c (prefetch = 2×)")
+	size := fs.Int("size", d.Size, "approximate message size in bytes")
+	variants := fs.String("variants", strings.Join(d.Variants, ","), "comma-separated variants: "+strings.Join(allVariants, ", "))
+	warmup := fs.Bool("warmup", d.Warmup, "run (and discard) one throughput round first")
+	rate := fs.Float64("rate", d.Rate, "paced runs: offered messages per second")
+	pacedN := fs.Int("paced-n", d.PacedN, "paced runs: messages per run")
+	pacedRounds := fs.Int("paced-rounds", d.PacedRounds, "paced runs per variant (0: none)")
+	out := fs.String("out", d.OutDir, "directory for the raw CSV")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured rounds to this file")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c := d
+	if *quick {
+		c = quickConfig()
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	apply := func(name string, fn func()) {
+		if set[name] || !*quick {
+			fn()
+		}
+	}
+	apply("rounds", func() { c.Rounds = *rounds })
+	apply("n", func() { c.N = *n })
+	apply("concurrency", func() { c.Concurrency = *conc })
+	apply("size", func() { c.Size = *size })
+	apply("variants", func() { c.Variants = splitList(*variants) })
+	apply("warmup", func() { c.Warmup = *warmup })
+	apply("rate", func() { c.Rate = *rate })
+	apply("paced-n", func() { c.PacedN = *pacedN })
+	apply("paced-rounds", func() { c.PacedRounds = *pacedRounds })
+	apply("out", func() { c.OutDir = *out })
+	c.CPUProfile = *cpuProfile
+	return c, c.validate()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (c config) validate() error {
+	var errs []error
+	if c.Rounds < 1 {
+		errs = append(errs, errors.New("-rounds must be at least 1"))
+	}
+	if c.N < 1 {
+		errs = append(errs, errors.New("-n must be at least 1"))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 10000 {
+		errs = append(errs, errors.New("-concurrency must be between 1 and 10000"))
+	}
+	if c.Size < 64 || c.Size > 512<<10 {
+		errs = append(errs, errors.New("-size must be between 64 and 524288"))
+	}
+	if len(c.Variants) == 0 {
+		errs = append(errs, errors.New("-variants names none"))
+	}
+	for _, v := range c.Variants {
+		if !slices.Contains(allVariants, v) {
+			errs = append(errs, fmt.Errorf("unknown variant %q (have %s)", v, strings.Join(allVariants, ", ")))
+		}
+	}
+	if c.PacedRounds > 0 && (c.Rate <= 0 || c.PacedN < 1) {
+		errs = append(errs, errors.New("paced runs need -rate > 0 and -paced-n ≥ 1"))
+	}
+	return errors.Join(errs...)
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		stop()
+		os.Exit(1)
+	}
+}

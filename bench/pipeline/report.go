@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// environment describes the machine and build a run measured.
+type environment struct {
+	started  time.Time
+	cpuModel string
+	cores    int
+	memory   string
+	goVer    string
+	commit   string
+	load     string
+}
+
+func describeEnvironment() environment {
+	env := environment{
+		started:  time.Now(),
+		cpuModel: "unknown",
+		cores:    runtime.NumCPU(),
+		memory:   "unknown",
+		goVer:    runtime.Version(),
+		commit:   "unknown",
+	}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				env.cpuModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+				env.memory = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
+		env.commit = strings.TrimSpace(string(out))
+		if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			env.commit += " (with uncommitted changes)"
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		env.load = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return env
+}
+
+func printHeader(w io.Writer, env environment, cfg config) {
+	t := tuningFor(cfg.Concurrency)
+	fmt.Fprintf(w, "Factflow pipeline benchmark, %s\n", env.started.Format(time.RFC3339))
+	fmt.Fprintf(w, "machine   %s, %d cores (GOMAXPROCS %d), %s; load average %s\n",
+		env.cpuModel, env.cores, runtime.GOMAXPROCS(0), env.memory, env.load)
+	fmt.Fprintf(w, "software  %s, nats-server %s (embedded, file store), nats.go %s, commit %s\n",
+		env.goVer, server.VERSION, nats.Version, env.commit)
+	fmt.Fprintf(w, "method    %d throughput rounds × N=%d (after a discarded warm-up: %t), %d paced rounds × %d msgs at %.0f msg/s;\n",
+		cfg.Rounds, cfg.N, cfg.Warmup, cfg.PacedRounds, cfg.PacedN, cfg.Rate)
+	fmt.Fprintf(w, "          variants alternate, order rotated each round; ~%d B messages; counted at the sink\n", cfg.Size)
+	fmt.Fprintf(w, "factflow  a (generator) → b (noop) → c (sink); b, c: concurrency %d, prefetch %d; max_handlers %d, max_fanout_pending %d\n",
+		t.concurrency, t.prefetch, t.maxHandlers, t.maxFanout)
+	fmt.Fprintf(w, "bare      nats.go, producer → [relay →] sink, a connection per stage, async publish, pulls of %d, relay acks after downstream PubAck\n\n", pullBatch)
+}
+
+// summary is one variant's measured rounds in one mode.
+type summary struct {
+	variant string
+	rates   []float64
+	rounds  []result
+}
+
+func summarize(results []result, mode string, variants []string) []summary {
+	var out []summary
+	for _, v := range variants {
+		s := summary{variant: v}
+		for _, r := range results {
+			if r.Mode == mode && r.Variant == v && r.Round > 0 {
+				s.rates = append(s.rates, r.Rate)
+				s.rounds = append(s.rounds, r)
+			}
+		}
+		if len(s.rounds) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (s summary) medianOf(f func(result) float64) float64 {
+	v := make([]float64, len(s.rounds))
+	for i, r := range s.rounds {
+		v[i] = f(r)
+	}
+	return median(v)
+}
+
+// pairedRatios divides each round's rate by the baseline's rate in the same
+// round: adjacent runs see similar neighbours, so the ratio is steadier
+// than either rate.
+func pairedRatios(s, base summary) []float64 {
+	byRound := map[int]float64{}
+	for _, r := range base.rounds {
+		byRound[r.Round] = r.Rate
+	}
+	var out []float64
+	for _, r := range s.rounds {
+		if b := byRound[r.Round]; b > 0 {
+			out = append(out, r.Rate/b)
+		}
+	}
+	return out
+}
+
+// smallN is the run size below which throughput figures mean little.
+const smallN = 5000
+
+// aims are the throughput targets relative to the bare 3-stage pipeline.
+var aims = map[string]float64{varEngine: 0.60, varLineage: 0.40}
+
+func printReport(w io.Writer, cfg config, results []result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	thr := summarize(results, modeThroughput, cfg.Variants)
+	var base *summary
+	for i := range thr {
+		if thr[i].variant == varBare3 {
+			base = &thr[i]
+		}
+	}
+	fmt.Fprintf(w, "Throughput: N=%d per run, %d rounds; msg/s counted at the sink (median, min–max); latency = median over rounds\n", cfg.N, cfg.Rounds)
+	if cfg.N < smallN {
+		fmt.Fprintf(w, "(N below %d: start-up costs dominate, so these figures show only that the harness works)\n", smallN)
+	}
+	fmt.Fprintln(tw, "variant\tmsg/s\tmin–max\t× bare3 (paired)\taim\tCPU µs/msg\tDB CPU µs/msg\tp50 ms\tp99 ms\t")
+	var footnotes []string
+	for _, s := range thr {
+		ratio, aim := "", ""
+		if base != nil && s.variant != varBare3 {
+			rs := pairedRatios(s, *base)
+			if len(rs) > 0 {
+				ratio = fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*median(rs), 100*slices.Min(rs), 100*slices.Max(rs))
+			}
+			if a, ok := aims[s.variant]; ok && len(rs) > 0 {
+				verdict := "met"
+				if median(rs) < a {
+					verdict = "not met"
+				}
+				aim = fmt.Sprintf("≥ %.0f%%: %s", 100*a, verdict)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f–%.0f\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t\n",
+			s.variant, median(s.rates), slices.Min(s.rates), slices.Max(s.rates), ratio, aim,
+			s.medianOf(func(r result) float64 { return perMsg(r.CPU, r.N) }),
+			s.medianOf(func(r result) float64 { return perMsg(r.DBCPU, r.N) }),
+			fmtMS(s.medianOf(func(r result) float64 { return float64(r.P50) })),
+			fmtMS(s.medianOf(func(r result) float64 { return float64(r.P99) })))
+		if n := notes(s.rounds); n != "" {
+			footnotes = append(footnotes, s.variant+": "+n)
+		}
+	}
+	_ = tw.Flush()
+	for _, n := range footnotes {
+		fmt.Fprintln(w, "  "+n)
+	}
+
+	paced := summarize(results, modePaced, cfg.Variants)
+	if len(paced) > 0 {
+		fmt.Fprintf(w, "\nLatency at low load: %.0f msg/s offered, %d msgs × %d rounds; percentiles over all messages of all rounds\n",
+			cfg.Rate, cfg.PacedN, cfg.PacedRounds)
+		fmt.Fprintln(tw, "variant\tachieved msg/s\tp50 ms\tp99 ms\tmax ms\t")
+		footnotes = nil
+		for _, s := range paced {
+			var all []int64
+			for _, r := range s.rounds {
+				all = append(all, r.lat...)
+			}
+			slices.Sort(all)
+			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t\n", s.variant, median(s.rates),
+				ms(percentile(all, 0.5)), ms(percentile(all, 0.99)), ms(percentile(all, 1)))
+			if n := notes(s.rounds); n != "" {
+				footnotes = append(footnotes, s.variant+": "+n)
+			}
+		}
+		_ = tw.Flush()
+		for _, n := range footnotes {
+			fmt.Fprintln(w, "  "+n)
+		}
+	}
+
+	var busy, steal, load []float64
+	for _, r := range results {
+		if r.Round > 0 {
+			busy, steal, load = append(busy, r.Busy), append(steal, r.Steal), append(load, r.Load1)
+		}
+	}
+	if len(busy) > 0 {
+		fmt.Fprintf(w, "\nMachine during measured runs: busy %.0f%% (median; %.0f–%.0f%%), hypervisor steal %.1f%% (max %.1f%%), 1-min load %.2f–%.2f\n",
+			100*median(busy), 100*slices.Min(busy), 100*slices.Max(busy),
+			100*median(steal), 100*slices.Max(steal), slices.Min(load), slices.Max(load))
+	}
+}
+
+func fmtMS(ns float64) string { return ms(time.Duration(ns)) }
+
+// notes flags what would make a row's figures suspect.
+func notes(rounds []result) string {
+	var dup, dropped, written, clientErrs int64
+	var tail []float64
+	for _, r := range rounds {
+		dup += r.Duplicates
+		clientErrs += r.ClientErrors
+		dropped += r.LineageDropped
+		written += r.LineageWritten
+		if r.FlushTail > 0 {
+			tail = append(tail, float64(r.FlushTail))
+		}
+	}
+	var parts []string
+	if dup > 0 {
+		parts = append(parts, fmt.Sprintf("%d duplicates", dup))
+	}
+	if clientErrs > 0 {
+		parts = append(parts, fmt.Sprintf("%d client errors (see stderr)", clientErrs))
+	}
+	if written > 0 || dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d lineage rows written, %d dropped; all written %s ms (median) after the last arrival", written, dropped, fmtMS(median(tail))))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func writeCSV(dir string, started time.Time, results []result) (string, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "pipeline-"+started.Format("20060102-150405")+".csv")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", fmt.Errorf("creating %s: %w", path, err)
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"round", "mode", "variant", "n", "elapsed_s", "msgs_per_s", "p50_ms", "p99_ms", "max_ms",
+		"cpu_s", "cpu_us_per_msg", "db_cpu_s", "db_cpu_us_per_msg", "machine_busy", "machine_steal", "load1", "duplicates", "client_errors",
+		"wall_s", "lineage_written", "lineage_dropped", "lineage_flush_tail_ms"})
+	for _, r := range results {
+		_ = w.Write([]string{
+			strconv.Itoa(r.Round), r.Mode, r.Variant, strconv.Itoa(r.N),
+			fmt.Sprintf("%.4f", r.Elapsed.Seconds()), fmt.Sprintf("%.1f", r.Rate),
+			ms(r.P50), ms(r.P99), ms(r.Max),
+			fmt.Sprintf("%.4f", r.CPU.Seconds()), fmt.Sprintf("%.1f", perMsg(r.CPU, r.N)),
+			fmt.Sprintf("%.4f", r.DBCPU.Seconds()), fmt.Sprintf("%.1f", perMsg(r.DBCPU, r.N)),
+			fmt.Sprintf("%.3f", r.Busy), fmt.Sprintf("%.3f", r.Steal), fmt.Sprintf("%.2f", r.Load1),
+			strconv.FormatInt(r.Duplicates, 10), strconv.FormatInt(r.ClientErrors, 10),
+			fmt.Sprintf("%.4f", r.Wall.Seconds()), strconv.FormatInt(r.LineageWritten, 10),
+			strconv.FormatInt(r.LineageDropped, 10), ms(r.FlushTail),
+		})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, nil
+}
