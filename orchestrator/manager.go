@@ -229,7 +229,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 			}
 			msg := queue.Message{
 				ID:      ex.rootID,
-				Headers: messageHeaders(ex.rootID, ex.ID, "", "", "", time.Now()),
+				Headers: messageHeaders(ex.rootID, ex.ID, "", "", ""),
 				Body:    body,
 			}
 			return ex.publish(ctx, p.Routes[p.InitMessage.Route].Inbound.Queue, []queue.Message{msg})

@@ -2,11 +2,9 @@ package orchestrator
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"strconv"
-	"time"
 
+	json "github.com/goccy/go-json"
 	"github.com/google/uuid"
 
 	"github.com/factflow/factflow/adapters"
@@ -48,13 +46,18 @@ func encodePayload(p adapters.Payload, limit int) ([]byte, error) {
 	return b, nil
 }
 
-// decodePayload parses a message body into a payload.
-func decodePayload(b []byte) (adapters.Payload, error) {
-	var p adapters.Payload
+// decodePayload parses a message body into a payload. Payload JSON is the
+// engine's hottest code: goccy/go-json decodes it several times faster than
+// encoding/json with the same results (a fuzz test holds them equal). A
+// panic in the decoder on hostile input is a poison message, not a crash.
+func decodePayload(b []byte) (p adapters.Payload, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, invalidPayload(fmt.Errorf("decoder panicked: %v", r))
+		}
+	}()
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, adapters.Permanent(adapters.Coded("PAYLOAD_INVALID",
-			"messages must carry a JSON object; inspect the dead letter's payload",
-			fmt.Errorf("decoding payload: %w", err)))
+		return nil, invalidPayload(err)
 	}
 	if p == nil {
 		p = adapters.Payload{}
@@ -62,15 +65,20 @@ func decodePayload(b []byte) (adapters.Payload, error) {
 	return p, nil
 }
 
-// messageHeaders builds the engine-owned headers of a new message.
-func messageHeaders(id, executionID, fromRoute, parentID, replayBatch string, now time.Time) map[string]string {
-	h := map[string]string{
-		queue.HeaderMessageID:     id,
-		queue.HeaderCorrelationID: id,
-		queue.HeaderExecutionID:   executionID,
-		queue.HeaderAttempt:       "1",
-		queue.HeaderPublishedAt:   strconv.FormatInt(now.UnixNano(), 10),
-	}
+func invalidPayload(err error) error {
+	return adapters.Permanent(adapters.Coded("PAYLOAD_INVALID",
+		"messages must carry a JSON object; inspect the dead letter's payload",
+		fmt.Errorf("decoding payload: %w", err)))
+}
+
+// messageHeaders builds the engine-owned headers of a new message. The
+// message id is its correlation id; every header costs broker bytes and
+// codec time on each hop, so the set stays minimal.
+func messageHeaders(id, executionID, fromRoute, parentID, replayBatch string) map[string]string {
+	h := make(map[string]string, 6)
+	h[queue.HeaderMessageID] = id
+	h[queue.HeaderExecutionID] = executionID
+	h[queue.HeaderAttempt] = "1"
 	if fromRoute != "" {
 		h[queue.HeaderRoute] = fromRoute
 	}
@@ -81,13 +89,4 @@ func messageHeaders(id, executionID, fromRoute, parentID, replayBatch string, no
 		h[queue.HeaderReplayBatchID] = replayBatch
 	}
 	return h
-}
-
-// publishedAt reads the publish time header (zero when absent).
-func publishedAt(h map[string]string) time.Time {
-	n, err := strconv.ParseInt(h[queue.HeaderPublishedAt], 10, 64)
-	if err != nil {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
 }

@@ -179,7 +179,10 @@ func (rp *routeProcessor) handle(ctx context.Context, d queue.Delivery) queue.Ou
 // out: the rest of the chain runs once per emitted message.
 func (rp *routeProcessor) runChain(ctx context.Context, d queue.Delivery, payload adapters.Payload) ([]adapters.Payload, *chainFailure) {
 	var outputs []adapters.Payload
-	inputHash := hashBody(d.Body)
+	var inputHash string
+	if rp.ex.m.opts.Lineage != nil {
+		inputHash = hashBody(d.Body)
+	}
 	var run func(i int, p adapters.Payload) *chainFailure
 	run = func(i int, p adapters.Payload) *chainFailure {
 		for ; i < len(rp.steps); i++ {
@@ -411,7 +414,6 @@ func (rp *routeProcessor) publish(ctx context.Context, d queue.Delivery, outputs
 	limit := ex.pipeline.Execution.MaxPayloadBytes
 	byQueue := make(map[string][]queue.Message, len(rp.outbound))
 	total := 0
-	now := time.Now()
 	replay := d.Headers[queue.HeaderReplayBatchID]
 	for _, out := range outputs {
 		var body []byte
@@ -429,7 +431,7 @@ func (rp *routeProcessor) publish(ctx context.Context, d queue.Delivery, outputs
 			id := newID()
 			byQueue[ob.Queue] = append(byQueue[ob.Queue], queue.Message{
 				ID:      id,
-				Headers: messageHeaders(id, ex.ID, rp.route.ID, d.ID, replay, now),
+				Headers: messageHeaders(id, ex.ID, rp.route.ID, d.ID, replay),
 				Body:    body,
 			})
 			total++

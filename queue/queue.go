@@ -15,11 +15,9 @@ const (
 	HeaderNotBefore     = "factflow-not-before"
 	HeaderExecutionID   = "factflow-execution-id"
 	HeaderRoute         = "factflow-route"
-	HeaderCorrelationID = "factflow-correlation-id"
 	HeaderParentID      = "factflow-parent-correlation-id"
 	HeaderReplayBatchID = "factflow-replay-batch-id"
 	HeaderFirstFailedAt = "factflow-first-failed-at"
-	HeaderPublishedAt   = "factflow-published-at"
 	HeaderTraceParent   = "traceparent"
 )
 

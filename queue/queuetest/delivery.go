@@ -259,8 +259,8 @@ func testHeadersRoundTrip(t *testing.T, s *suite) {
 		"x-long":                  strings.Repeat("0123456789abcdef", 256),
 		"x-iso-offset":            "2026-11-23T17:51:00.123456789+01:00",
 		"x-iso-zulu":              "2026-11-23T16:51:00Z",
-		queue.HeaderPublishedAt:   queue.FormatTime(time.Now()),
-		queue.HeaderCorrelationID: m.ID,
+		"factflow-published-at":   queue.FormatTime(time.Now()),
+		"factflow-correlation-id": m.ID,
 		queue.HeaderTraceParent:   "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	}
 	for k, v := range sent {

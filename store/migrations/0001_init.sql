@@ -108,7 +108,9 @@ CREATE INDEX lineage_execution_route_idx ON lineage (execution_id, route_id, sta
 CREATE INDEX lineage_correlation_idx ON lineage (correlation_id);
 CREATE INDEX lineage_parent_correlation_idx ON lineage (parent_correlation_id)
     WHERE parent_correlation_id IS NOT NULL;
-CREATE INDEX lineage_started_idx ON lineage (started_at) WITH (fillfactor = 100);
+-- Rows arrive in time order, so a BRIN index serves time-range scans over
+-- the whole table at a fraction of a B-tree's insert cost.
+CREATE INDEX lineage_started_idx ON lineage USING brin (started_at);
 
 -- The dead-letter queue of record. The payload is kept byte for byte, so a
 -- requeue republishes exactly what failed, even if it is not valid JSON.
