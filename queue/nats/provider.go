@@ -118,7 +118,7 @@ type Provider struct {
 	subs   map[*subscription]struct{}
 	closed atomic.Bool
 
-	reconnectAttempts atomic.Int64
+	reconnectAttempts atomic.Int64 // failed reconnect attempts
 	lastMessage       atomic.Int64 // unix nanoseconds of the last delivery
 }
 
@@ -187,7 +187,6 @@ func (p *Provider) reconnectDelay(attempts int) time.Duration {
 }
 
 func (p *Provider) onReconnect(*nats.Conn) {
-	p.reconnectAttempts.Add(1)
 	p.log.Info("reconnected to NATS", "url", redact(p.nc.ConnectedUrl()))
 	p.mu.Lock()
 	subs := make([]*subscription, 0, len(p.subs))
@@ -531,7 +530,10 @@ func (p *Provider) DeleteScope(ctx context.Context, execution string) error {
 // for the account's limits, so a server whose JetStream is down or stuck
 // shows up as degraded or stalled.
 func (p *Provider) Health(ctx context.Context) queue.Health {
-	h := queue.Health{Provider: "nats", ReconnectAttempts: int(p.reconnectAttempts.Load())}
+	// Failed attempts are counted by our handler; successful ones by the
+	// connection itself, before it reports CONNECTED (our reconnect
+	// callback runs later, on another goroutine).
+	h := queue.Health{Provider: "nats", ReconnectAttempts: int(p.reconnectAttempts.Load() + int64(p.nc.Stats().Reconnects))}
 	if ns := p.lastMessage.Load(); ns > 0 {
 		h.LastMessageAt = time.Unix(0, ns)
 	}
