@@ -37,15 +37,25 @@ test: lint services-up
 	eval "$$($(SERVICES) env)"; $(GO) test $(GOTEST_FLAGS) ./...
 	$(MAKE) --no-print-directory test-fuzz
 
-# Short fuzz runs of the parsers that face user input (seed corpora are
-# committed under testdata/fuzz and also run as part of `go test`).
-test-fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./pipeline
-	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime $(FUZZTIME) ./pipeline/condition
-	$(GO) test -run '^$$' -fuzz '^FuzzValidateKey$$' -fuzztime $(FUZZTIME) ./storage
+# Short fuzz runs of everything that parses untrusted input (seed corpora
+# are committed under testdata/fuzz and also run as part of `go test`).
+FUZZ_TARGETS := \
+	./pipeline:FuzzLoad \
+	./pipeline/condition:FuzzParse \
+	./pipeline/condition:FuzzMatch \
+	./storage:FuzzValidateKey \
+	./orchestrator:FuzzPayloadCodec \
+	./queue/nats:FuzzHeaderCodec \
+	./adapters/web:FuzzParseSitemap \
+	./adapters/markdown:FuzzSegment
 
-# BENCH_FLAGS go to the harness, e.g. BENCH_FLAGS='-quick' or '-variants ff -cpuprofile ff.prof'.
-BENCH_FLAGS ?=
+test-fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
 bench: build services-up
 	eval "$$($(SERVICES) env)"; $(GO) run ./bench/pipeline $(BENCH_FLAGS)
 
