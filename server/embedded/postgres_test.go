@@ -19,13 +19,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// requireLocalPG skips when the machine has no PostgreSQL server binaries
-// (scripts/services.sh up postgres installs them).
+// requireLocalPG fails when the machine has no PostgreSQL server binaries:
+// `make test` installs them (scripts/services.sh up postgres).
 func requireLocalPG(t *testing.T) {
 	t.Helper()
 	cands, _, err := discoverBinDirs(context.Background(), discoverOptions(Options{}))
 	if err != nil || len(cands) == 0 {
-		t.Skip("no local PostgreSQL server binaries; run scripts/services.sh up postgres")
+		t.Fatal("no local PostgreSQL server binaries; run scripts/services.sh up postgres")
 	}
 }
 
