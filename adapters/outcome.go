@@ -112,3 +112,9 @@ func Coded(code, hint string, err error) error {
 	}
 	return &CodedError{Code: code, Hint: hint, Err: err}
 }
+
+// PermanentCoded is Permanent(Coded(code, hint, err)): the usual shape of
+// a failure no retry can fix.
+func PermanentCoded(code, hint string, err error) error {
+	return Permanent(Coded(code, hint, err))
+}

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"sort"
 	"sync"
+
+	"github.com/factflow/factflow/configspec"
 )
 
 // Spec describes one adapter type. It is the single source for parsing,
@@ -131,7 +133,8 @@ func (r *Registry) Build(typ string, cfg any, deps Deps) (Adapter, error) {
 		return nil, fmt.Errorf("unknown adapter type %q", typ)
 	}
 	if cfg == nil && s.Config != nil {
-		cfg = reflect.New(s.Config).Elem().Interface()
+		// The same defaults the pipeline loader applies: the struct tags.
+		cfg = configspec.Defaults(s.Config)
 	}
 	a, err := s.New(cfg, deps)
 	if err != nil {

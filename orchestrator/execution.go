@@ -2,7 +2,6 @@ package orchestrator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -301,7 +300,6 @@ func (ex *Execution) reportProgress(done <-chan struct{}) {
 			st := ex.Stats()
 			changed := false
 			secs := now.Sub(lastAt).Seconds()
-			routes := make([]any, 0, len(st.Routes))
 			for i := range st.Routes {
 				r := &st.Routes[i]
 				if secs > 0 {
@@ -311,18 +309,15 @@ func (ex *Execution) reportProgress(done <-chan struct{}) {
 					changed = true
 				}
 				last[r.Route] = r.Completed
-				routes = append(routes, r)
 			}
 			lastAt = now
 			if !changed {
 				continue
 			}
-			b, _ := json.Marshal(st)
-			var data map[string]any
-			_ = json.Unmarshal(b, &data)
 			ex.m.bus.Publish(store.ExecutionEvent{
-				ID: newID(), ExecutionID: ex.ID, Type: store.EventProgress,
-				Status: ex.Status(), Data: data, CreatedAt: now.UTC(),
+				ID: newID(), ExecutionID: ex.ID, Type: store.EventProgress, Status: ex.Status(),
+				Data:      map[string]any{"outstanding": st.Outstanding, "artefacts": st.Artefacts, "routes": st.Routes},
+				CreatedAt: now.UTC(),
 			})
 		}
 	}

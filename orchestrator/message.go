@@ -33,15 +33,15 @@ func encodePayload(p adapters.Payload, limit int) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(p); err != nil {
-		return nil, adapters.Permanent(adapters.Coded("PAYLOAD_NOT_JSON",
+		return nil, adapters.PermanentCoded("PAYLOAD_NOT_JSON",
 			"adapters must emit JSON-encodable values (maps, lists, strings, numbers, booleans)",
-			fmt.Errorf("encoding payload: %w", err)))
+			fmt.Errorf("encoding payload: %w", err))
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if limit > 0 && len(b) > limit {
-		return nil, adapters.Permanent(adapters.Coded("PAYLOAD_TOO_LARGE",
+		return nil, adapters.PermanentCoded("PAYLOAD_TOO_LARGE",
 			"store large content with a storage adapter and pass its storage_key; or raise execution.max_payload_bytes",
-			fmt.Errorf("payload is %d bytes; the limit is %d", len(b), limit)))
+			fmt.Errorf("payload is %d bytes; the limit is %d", len(b), limit))
 	}
 	return b, nil
 }
@@ -66,9 +66,9 @@ func decodePayload(b []byte) (p adapters.Payload, err error) {
 }
 
 func invalidPayload(err error) error {
-	return adapters.Permanent(adapters.Coded("PAYLOAD_INVALID",
+	return adapters.PermanentCoded("PAYLOAD_INVALID",
 		"messages must carry a JSON object; inspect the dead letter's payload",
-		fmt.Errorf("decoding payload: %w", err)))
+		fmt.Errorf("decoding payload: %w", err))
 }
 
 // messageHeaders builds the engine-owned headers of a new message. The

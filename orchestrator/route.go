@@ -158,8 +158,8 @@ func (rp *routeProcessor) handle(ctx context.Context, d queue.Delivery) queue.Ou
 			return queue.Defer(0)
 		}
 		if errors.Is(err, queue.ErrMessageTooLarge) {
-			err = adapters.Permanent(adapters.Coded("PAYLOAD_TOO_LARGE",
-				"store large content with a storage adapter and pass its storage_key", err))
+			err = adapters.PermanentCoded("PAYLOAD_TOO_LARGE",
+				"store large content with a storage adapter and pass its storage_key", err)
 		}
 		if adapters.Classify(err) == adapters.ClassPermanent {
 			return rp.deadLetter(ctx, d, chainFailure{err: err, class: adapters.ClassPermanent})
@@ -293,9 +293,9 @@ func safeProcess(ctx context.Context, a adapters.Adapter, in *adapters.Input) (r
 	defer func() {
 		if r := recover(); r != nil {
 			res = nil
-			err = adapters.Permanent(adapters.Coded("ADAPTER_PANIC",
+			err = adapters.PermanentCoded("ADAPTER_PANIC",
 				"this is a bug in the adapter; the message is dead-lettered with its payload",
-				fmt.Errorf("adapter panicked: %v", r)))
+				fmt.Errorf("adapter panicked: %v", r))
 		}
 	}()
 	return a.Process(ctx, in)

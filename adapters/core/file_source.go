@@ -145,17 +145,17 @@ func (a *fileSource) resolveRoot(p map[string]any) (string, error) {
 	}
 	if override == "" {
 		if a.root == "" {
-			return "", adapters.Permanent(adapters.Coded("FILE_SOURCE_NO_ROOT",
+			return "", adapters.PermanentCoded("FILE_SOURCE_NO_ROOT",
 				"set root in the adapter config or send root (or path) in the payload",
-				errors.New("no folder to read")))
+				errors.New("no folder to read"))
 		}
 		return a.root, nil
 	}
 	if a.root == "" {
 		if !filepath.IsAbs(override) {
-			return "", adapters.Permanent(adapters.Coded("FILE_SOURCE_OUTSIDE_ROOT",
+			return "", adapters.PermanentCoded("FILE_SOURCE_OUTSIDE_ROOT",
 				"without a configured root, the payload must name an absolute path",
-				fmt.Errorf("relative path %q", override)))
+				fmt.Errorf("relative path %q", override))
 		}
 		return filepath.Clean(override), nil
 	}
@@ -178,9 +178,9 @@ func (a *fileSource) resolveRoot(p map[string]any) (string, error) {
 }
 
 func outsideRoot(p, root string) error {
-	return adapters.Permanent(adapters.Coded("FILE_SOURCE_OUTSIDE_ROOT",
+	return adapters.PermanentCoded("FILE_SOURCE_OUTSIDE_ROOT",
 		"the payload may only name folders inside the configured root",
-		fmt.Errorf("%q is outside %s", p, root)))
+		fmt.Errorf("%q is outside %s", p, root))
 }
 
 // within reports whether p is root or lies under it (both clean and
@@ -194,11 +194,11 @@ func (a *fileSource) walk(ctx context.Context, root string) ([]foundFile, error)
 	info, err := os.Stat(root)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, adapters.Permanent(adapters.Coded("FILE_SOURCE_NOT_FOUND",
-			"check the path; it must exist on the machine running the pipeline", err))
+		return nil, adapters.PermanentCoded("FILE_SOURCE_NOT_FOUND",
+			"check the path; it must exist on the machine running the pipeline", err)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, adapters.Permanent(adapters.Coded("FILE_SOURCE_UNREADABLE",
-			"give the server's user read access to the folder", err))
+		return nil, adapters.PermanentCoded("FILE_SOURCE_UNREADABLE",
+			"give the server's user read access to the folder", err)
 	case err != nil:
 		return nil, fmt.Errorf("reading %s: %w", root, err)
 	}

@@ -121,9 +121,9 @@ func (a *transformAdapter) Process(_ context.Context, in *adapters.Input) (*adap
 	for i, s := range a.setters {
 		v, err := expr.Run(s.prog, src)
 		if err != nil {
-			return nil, adapters.Permanent(adapters.Coded("TRANSFORM_EXPRESSION_FAILED",
+			return nil, adapters.PermanentCoded("TRANSFORM_EXPRESSION_FAILED",
 				"check the expression against the payload; use ?? for fields that may be missing",
-				fmt.Errorf("set.%s (%s): %w", s.path, s.src, err)))
+				fmt.Errorf("set.%s (%s): %w", s.path, s.src, err))
 		}
 		values[i] = adapters.DeepCopy(v)
 	}
@@ -159,7 +159,7 @@ func (a *transformAdapter) Process(_ context.Context, in *adapters.Input) (*adap
 }
 
 func pathConflict(where string, err error) error {
-	return adapters.Permanent(adapters.Coded("TRANSFORM_PATH_CONFLICT",
+	return adapters.PermanentCoded("TRANSFORM_PATH_CONFLICT",
 		"a dotted path runs through a field that is not an object; rename or remove that field first",
-		fmt.Errorf("%s: %w", where, err)))
+		fmt.Errorf("%s: %w", where, err))
 }

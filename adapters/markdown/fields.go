@@ -23,9 +23,9 @@ func checkFieldPath(name, p string) error {
 // way: the same payload would fail the same way on every retry.
 func assignField(p adapters.Payload, name, path string, v any) error {
 	if err := adapters.Assign(p, path, v); err != nil {
-		return adapters.Permanent(adapters.Coded("PAYLOAD_PATH_CONFLICT",
+		return adapters.PermanentCoded("PAYLOAD_PATH_CONFLICT",
 			fmt.Sprintf("%s %q runs through a payload field that is not an object; set %s to another path or remove that field first", name, path, name),
-			fmt.Errorf("%s %s: %w", name, path, err)))
+			fmt.Errorf("%s %s: %w", name, path, err))
 	}
 	return nil
 }

@@ -112,16 +112,16 @@ func (a *htmlToMarkdown) Process(ctx context.Context, in *adapters.Input) (*adap
 	v, ok := adapters.Lookup(in.Payload, a.cfg.SourceField)
 	src, isString := v.(string)
 	if !ok || !isString {
-		return nil, adapters.Permanent(adapters.Coded("HTML_SOURCE_MISSING",
+		return nil, adapters.PermanentCoded("HTML_SOURCE_MISSING",
 			fmt.Sprintf("the payload needs the document text in %q; load it first (storage_retriever) or set source_field", a.cfg.SourceField),
-			fmt.Errorf("payload field %s is missing or not a string", a.cfg.SourceField)))
+			fmt.Errorf("payload field %s is missing or not a string", a.cfg.SourceField))
 	}
 	out := in.Payload
 	ct := adapters.StringAt(out, "content_type")
 	if isBinaryType(ct) {
-		return nil, adapters.Permanent(adapters.Coded("CONTENT_TYPE_UNSUPPORTED",
+		return nil, adapters.PermanentCoded("CONTENT_TYPE_UNSUPPORTED",
 			"html_to_markdown converts HTML; send PDFs and other documents through document_text, or filter them out",
-			fmt.Errorf("content type %s is not HTML", ct)))
+			fmt.Errorf("content type %s is not HTML", ct))
 	}
 	var md, title string
 	if isMarkdownType(ct) {
@@ -151,7 +151,7 @@ func (a *htmlToMarkdown) convert(ctx context.Context, src, base string) (md, tit
 	if err != nil {
 		// html.Parse recovers from any malformed markup; an error here
 		// means the input cannot be read at all.
-		return "", "", adapters.Permanent(adapters.Coded("HTML_PARSE_FAILED", "the content is not HTML; check content_type", err))
+		return "", "", adapters.PermanentCoded("HTML_PARSE_FAILED", "the content is not HTML; check content_type", err)
 	}
 	title = pageTitle(doc)
 	a.remove.removeAll(doc)

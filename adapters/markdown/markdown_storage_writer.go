@@ -53,9 +53,9 @@ func (a *markdownStorageWriter) Process(ctx context.Context, in *adapters.Input)
 	v, ok := adapters.Lookup(in.Payload, a.cfg.SourceField)
 	md, isString := v.(string)
 	if !ok || !isString {
-		return nil, adapters.Permanent(adapters.Coded("MARKDOWN_MISSING",
+		return nil, adapters.PermanentCoded("MARKDOWN_MISSING",
 			fmt.Sprintf("the payload needs Markdown in %q; convert it first (html_to_markdown) or set source_field", a.cfg.SourceField),
-			fmt.Errorf("payload field %s is missing or not a string", a.cfg.SourceField)))
+			fmt.Errorf("payload field %s is missing or not a string", a.cfg.SourceField))
 	}
 	out := in.Payload
 	key := adapters.ArtefactKey(in.Meta, ".md")
@@ -80,8 +80,8 @@ func (a *markdownStorageWriter) Process(ctx context.Context, in *adapters.Input)
 	}
 	if _, err := a.store.Put(ctx, key, strings.NewReader(md), meta); err != nil {
 		if errors.Is(err, storage.ErrInvalidKey) {
-			return nil, adapters.Permanent(adapters.Coded("STORAGE_KEY_INVALID",
-				"execution, route and stage names must be valid key segments", err))
+			return nil, adapters.PermanentCoded("STORAGE_KEY_INVALID",
+				"execution, route and stage names must be valid key segments", err)
 		}
 		return nil, fmt.Errorf("writing %s to %s: %w", key, a.store.URI(), err)
 	}

@@ -38,8 +38,8 @@ type segmentPublisher struct {
 func (a *segmentPublisher) Process(_ context.Context, in *adapters.Input) (*adapters.Result, error) {
 	raw, ok := in.Payload["segments"]
 	if !ok {
-		return nil, adapters.Permanent(adapters.Coded("SEGMENTS_MISSING",
-			"put smart_segmenter before segment_publisher", fmt.Errorf("payload has no segments")))
+		return nil, adapters.PermanentCoded("SEGMENTS_MISSING",
+			"put smart_segmenter before segment_publisher", fmt.Errorf("payload has no segments"))
 	}
 	var segs []map[string]any
 	switch list := raw.(type) {
@@ -47,18 +47,18 @@ func (a *segmentPublisher) Process(_ context.Context, in *adapters.Input) (*adap
 		for i, s := range list {
 			m, ok := s.(map[string]any)
 			if !ok {
-				return nil, adapters.Permanent(adapters.Coded("SEGMENTS_INVALID",
+				return nil, adapters.PermanentCoded("SEGMENTS_INVALID",
 					"segments must be a list of objects as smart_segmenter writes them",
-					fmt.Errorf("segments[%d] is %T, not an object", i, s)))
+					fmt.Errorf("segments[%d] is %T, not an object", i, s))
 			}
 			segs = append(segs, m)
 		}
 	case []map[string]any:
 		segs = list
 	default:
-		return nil, adapters.Permanent(adapters.Coded("SEGMENTS_INVALID",
+		return nil, adapters.PermanentCoded("SEGMENTS_INVALID",
 			"segments must be a list of objects as smart_segmenter writes them",
-			fmt.Errorf("segments is %T, not a list", raw)))
+			fmt.Errorf("segments is %T, not a list", raw))
 	}
 	if len(segs) == 0 {
 		return nil, adapters.Skip("document has no segments")

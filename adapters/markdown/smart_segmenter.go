@@ -66,9 +66,9 @@ func (a *smartSegmenter) Process(ctx context.Context, in *adapters.Input) (*adap
 	v, ok := adapters.Lookup(in.Payload, a.cfg.SourceField)
 	md, isString := v.(string)
 	if !ok || !isString {
-		return nil, adapters.Permanent(adapters.Coded("MARKDOWN_MISSING",
+		return nil, adapters.PermanentCoded("MARKDOWN_MISSING",
 			fmt.Sprintf("the payload needs Markdown in %q; convert it first (html_to_markdown) or set source_field", a.cfg.SourceField),
-			fmt.Errorf("payload field %s is missing or not a string", a.cfg.SourceField)))
+			fmt.Errorf("payload field %s is missing or not a string", a.cfg.SourceField))
 	}
 	segs := segmentMarkdown(md, segmentOptions{
 		maxTokens:     a.cfg.MaxTokens,

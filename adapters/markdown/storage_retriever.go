@@ -54,18 +54,18 @@ type storageRetriever struct {
 func (a *storageRetriever) Process(ctx context.Context, in *adapters.Input) (*adapters.Result, error) {
 	key := adapters.StringAt(in.Payload, a.cfg.KeyField)
 	if key == "" {
-		return nil, adapters.Permanent(adapters.Coded("STORAGE_KEY_MISSING",
+		return nil, adapters.PermanentCoded("STORAGE_KEY_MISSING",
 			fmt.Sprintf("the payload needs a storage key in %q; put a storage writer (web_content_storage, file_source) before this adapter or set key_field", a.cfg.KeyField),
-			fmt.Errorf("payload field %s is missing or not a string", a.cfg.KeyField)))
+			fmt.Errorf("payload field %s is missing or not a string", a.cfg.KeyField))
 	}
 	if err := storage.ValidateKey(key); err != nil {
-		return nil, adapters.Permanent(adapters.Coded("STORAGE_KEY_INVALID", "storage keys are relative slash-separated paths", err))
+		return nil, adapters.PermanentCoded("STORAGE_KEY_INVALID", "storage keys are relative slash-separated paths", err)
 	}
 	rc, info, err := a.store.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, adapters.Permanent(adapters.Coded("STORAGE_NOT_FOUND",
+		return nil, adapters.PermanentCoded("STORAGE_NOT_FOUND",
 			"the object was deleted or never written; check the key and the execution's storage",
-			fmt.Errorf("loading %s: %w", key, err)))
+			fmt.Errorf("loading %s: %w", key, err))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading %s from %s: %w", key, a.store.URI(), err)
@@ -76,9 +76,9 @@ func (a *storageRetriever) Process(ctx context.Context, in *adapters.Input) (*ad
 		return nil, fmt.Errorf("reading %s: %w", key, err)
 	}
 	if int64(len(data)) > a.cfg.MaxBytes {
-		return nil, adapters.Permanent(adapters.Coded("STORAGE_OBJECT_TOO_LARGE",
+		return nil, adapters.PermanentCoded("STORAGE_OBJECT_TOO_LARGE",
 			"raise max_bytes or filter large objects out before this adapter",
-			fmt.Errorf("%s is larger than max_bytes (%d)", key, a.cfg.MaxBytes)))
+			fmt.Errorf("%s is larger than max_bytes (%d)", key, a.cfg.MaxBytes))
 	}
 	text := string(data)
 	text = strings.TrimPrefix(text, "\uFEFF")

@@ -149,14 +149,14 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 func parseTarget(raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, permanent(CodeInvalidURL, "give the page address in the url field", fmt.Errorf("empty URL"))
+		return nil, adapters.PermanentCoded(CodeInvalidURL, "give the page address in the url field", fmt.Errorf("empty URL"))
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, permanent(CodeInvalidURL, "give an absolute http(s) URL", fmt.Errorf("parsing URL %q: %w", raw, err))
+		return nil, adapters.PermanentCoded(CodeInvalidURL, "give an absolute http(s) URL", fmt.Errorf("parsing URL %q: %w", raw, err))
 	}
 	if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
-		return nil, permanent(CodeInvalidURL, "give an absolute http(s) URL",
+		return nil, adapters.PermanentCoded(CodeInvalidURL, "give an absolute http(s) URL",
 			fmt.Errorf("URL %q is not an absolute http(s) URL", raw))
 	}
 	u.Fragment, u.RawFragment = "", ""

@@ -34,14 +34,14 @@ func (c *contentStore) Process(ctx context.Context, in *adapters.Input) (*adapte
 	p := in.Payload
 	text, ok := p["content"].(string)
 	if !ok {
-		return nil, permanent(CodeFieldMissing, "run web_scraper (or another step that sets content) before this one",
+		return nil, adapters.PermanentCoded(CodeFieldMissing, "run web_scraper (or another step that sets content) before this one",
 			fmt.Errorf("payload field content is %T, want a string", p["content"]))
 	}
 	body := []byte(text)
 	if enc, _ := p["content_encoding"].(string); enc == "base64" {
 		b, err := base64.StdEncoding.DecodeString(text)
 		if err != nil {
-			return nil, permanent(CodeFieldType, "content_encoding says base64 but content is not",
+			return nil, adapters.PermanentCoded(CodeFieldType, "content_encoding says base64 but content is not",
 				fmt.Errorf("decoding base64 content: %w", err))
 		}
 		body = b
@@ -56,7 +56,7 @@ func (c *contentStore) Process(ctx context.Context, in *adapters.Input) (*adapte
 	m := in.Meta
 	key := storage.ExecutionKey(m.ExecutionID, m.Route, m.Stage, m.CorrelationID, extensionFor(mediaType))
 	if err := storage.ValidateKey(key); err != nil {
-		return nil, permanent(CodeStorageKey, "the message lacks execution, route, stage or correlation ids",
+		return nil, adapters.PermanentCoded(CodeStorageKey, "the message lacks execution, route, stage or correlation ids",
 			fmt.Errorf("building the storage key: %w", err))
 	}
 
@@ -90,7 +90,7 @@ func (c *contentStore) Process(ctx context.Context, in *adapters.Input) (*adapte
 	info, err := c.store.Put(ctx, key, bytes.NewReader(body), meta)
 	if err != nil {
 		if errors.Is(err, storage.ErrInvalidKey) {
-			return nil, permanent(CodeStorageKey, "the storage key was refused by the store", err)
+			return nil, adapters.PermanentCoded(CodeStorageKey, "the storage key was refused by the store", err)
 		}
 		return nil, fmt.Errorf("storing %s: %w", key, err)
 	}

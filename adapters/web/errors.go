@@ -56,10 +56,6 @@ var (
 // HTTPCode returns the stable code of an HTTP status failure.
 func HTTPCode(status int) string { return "WEB_HTTP_" + strconv.Itoa(status) }
 
-func permanent(code, hint string, err error) error {
-	return adapters.Permanent(adapters.Coded(code, hint, err))
-}
-
 // statusError classifies a non-success HTTP status.
 func statusError(resp *http.Response, target string) error {
 	code := HTTPCode(resp.StatusCode)
@@ -75,13 +71,13 @@ func statusError(resp *http.Response, target string) error {
 		resp.StatusCode >= 500:
 		return adapters.Coded(code, "the server failed; the fetch is retried", err)
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		return permanent(code, "the page redirects; set follow_redirects: true to follow it", err)
+		return adapters.PermanentCoded(code, "the page redirects; set follow_redirects: true to follow it", err)
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return permanent(code, "the page does not exist; remove it from the source list", err)
+		return adapters.PermanentCoded(code, "the page does not exist; remove it from the source list", err)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return permanent(code, "the site refuses access to this page", err)
+		return adapters.PermanentCoded(code, "the site refuses access to this page", err)
 	}
-	return permanent(code, "the server rejected the request", err)
+	return adapters.PermanentCoded(code, "the server rejected the request", err)
 }
 
 // retryAfter parses a Retry-After header (seconds or an HTTP date).
@@ -122,26 +118,26 @@ func transportError(ctx context.Context, err error, target string, attempt int) 
 	)
 	switch {
 	case errors.As(err, &blocked):
-		return permanent(CodeBlocked, blocked.Hint(), err)
+		return adapters.PermanentCoded(CodeBlocked, blocked.Hint(), err)
 	case errors.As(err, &cool):
 		return adapters.RetryAfter(adapters.Coded(CodeRateLimited,
 			"the host asked for a pause; the fetch is retried after it", err), cool.remaining(time.Now()))
 	case errors.Is(err, errTooManyRedirects), errors.Is(err, netguard.ErrTooManyRedirects):
-		return permanent(CodeTooManyRedirects, "raise max_redirects or fetch the final URL directly", err)
+		return adapters.PermanentCoded(CodeTooManyRedirects, "raise max_redirects or fetch the final URL directly", err)
 	case errors.Is(err, errTooLarge):
-		return permanent(CodeTooLarge, "raise max_bytes to accept larger bodies", err)
+		return adapters.PermanentCoded(CodeTooLarge, "raise max_bytes to accept larger bodies", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return adapters.Coded(CodeTimeout, "the site is slow; raise timeout if this persists", err)
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		hint := "the host name does not resolve; check the URL"
 		if attempt >= unreachableAttempts {
-			return permanent(CodeUnreachable, hint, err)
+			return adapters.PermanentCoded(CodeUnreachable, hint, err)
 		}
 		return adapters.Coded(CodeUnreachable, hint, err)
 	case errors.As(err, &dnsErr):
 		return adapters.Coded(CodeUnreachable, "name resolution failed; the fetch is retried", err)
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostname):
-		return permanent(CodeTLS, "the site's TLS certificate is not trusted", err)
+		return adapters.PermanentCoded(CodeTLS, "the site's TLS certificate is not trusted", err)
 	}
 	return adapters.Coded(CodeNetwork, "the connection failed; the fetch is retried", err)
 }

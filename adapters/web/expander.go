@@ -43,13 +43,13 @@ func newURLExpander(cfg URLExpanderConfig, _ adapters.Deps) (adapters.Adapter, e
 func (x *urlExpander) Process(_ context.Context, in *adapters.Input) (*adapters.Result, error) {
 	v, ok := in.Payload[x.cfg.Field]
 	if !ok || v == nil {
-		return nil, permanent(CodeFieldMissing,
+		return nil, adapters.PermanentCoded(CodeFieldMissing,
 			fmt.Sprintf("put the list in %q or set field to where it is", x.cfg.Field),
 			fmt.Errorf("payload has no field %q", x.cfg.Field))
 	}
 	list, ok := asList(v)
 	if !ok {
-		return nil, permanent(CodeFieldType, "the field must hold a list of URLs or of {url} objects",
+		return nil, adapters.PermanentCoded(CodeFieldType, "the field must hold a list of URLs or of {url} objects",
 			fmt.Errorf("payload field %q is %T, want a list", x.cfg.Field, v))
 	}
 	source := parentSource(in.Payload)

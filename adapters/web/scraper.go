@@ -159,7 +159,7 @@ func acceptHeader(types []string) string {
 func (s *scraper) Process(ctx context.Context, in *adapters.Input) (*adapters.Result, error) {
 	raw, ok := in.Payload["url"].(string)
 	if !ok {
-		return nil, permanent(CodeFieldMissing, "the message needs a url field (string)",
+		return nil, adapters.PermanentCoded(CodeFieldMissing, "the message needs a url field (string)",
 			fmt.Errorf("payload field url is %T, want a string", in.Payload["url"]))
 	}
 	u, err := parseTarget(raw)
@@ -174,7 +174,7 @@ func (s *scraper) Process(ctx context.Context, in *adapters.Input) (*adapters.Re
 			return nil, robotsError(ctx, err, target, in.Meta.Attempt)
 		}
 		if !ok {
-			return nil, permanent(CodeRobotsDisallowed,
+			return nil, adapters.PermanentCoded(CodeRobotsDisallowed,
 				"the site's robots.txt disallows this page for our user agent",
 				fmt.Errorf("robots.txt of %s disallows %s", u.Host, u.RequestURI()))
 		}
@@ -189,7 +189,7 @@ func (s *scraper) Process(ctx context.Context, in *adapters.Input) (*adapters.Re
 		return nil, statusError(resp, target)
 	}
 	if resp.ContentLength > s.cfg.MaxBytes {
-		return nil, permanent(CodeTooLarge, "raise max_bytes to accept larger bodies",
+		return nil, adapters.PermanentCoded(CodeTooLarge, "raise max_bytes to accept larger bodies",
 			fmt.Errorf("GET %s: body of %d bytes exceeds max_bytes %d", target, resp.ContentLength, s.cfg.MaxBytes))
 	}
 	body, err := readLimited(resp.Body, s.cfg.MaxBytes)
@@ -200,7 +200,7 @@ func (s *scraper) Process(ctx context.Context, in *adapters.Input) (*adapters.Re
 	header := resp.Header.Get("Content-Type")
 	mediaType := mediaTypeOf(header, body)
 	if !accepted(mediaType, s.cfg.Accept) {
-		return nil, permanent(CodeContentType, "add the type to accept (or \"*/*\") to fetch it",
+		return nil, adapters.PermanentCoded(CodeContentType, "add the type to accept (or \"*/*\") to fetch it",
 			fmt.Errorf("GET %s: content type %q is not accepted", target, mediaType))
 	}
 

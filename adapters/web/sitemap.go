@@ -123,7 +123,7 @@ func (p *sitemapParser) Process(ctx context.Context, in *adapters.Input) (*adapt
 		raw, _ = in.Payload["url"].(string)
 	}
 	if raw == "" {
-		return nil, permanent(CodeFieldMissing, "give the sitemap (or the site root) in sitemap_url or url",
+		return nil, adapters.PermanentCoded(CodeFieldMissing, "give the sitemap (or the site root) in sitemap_url or url",
 			errors.New("payload has no sitemap_url or url string"))
 	}
 	start, err := parseTarget(raw)
@@ -148,7 +148,7 @@ func (p *sitemapParser) Process(ctx context.Context, in *adapters.Input) (*adapt
 		}
 	}
 	if len(w.sitemaps) == 0 && len(w.errors) > 0 {
-		return nil, permanent(CodeSitemapNotFound, "no sitemap of the site could be read; give the sitemap URL itself",
+		return nil, adapters.PermanentCoded(CodeSitemapNotFound, "no sitemap of the site could be read; give the sitemap URL itself",
 			fmt.Errorf("no readable sitemap for %s: %s", start, w.errors[0]["error"]))
 	}
 
@@ -337,9 +337,9 @@ func (p *sitemapParser) read(ctx context.Context, u *url.URL, attempt int, each 
 	case err == nil:
 		return nil
 	case errors.Is(err, errTooLarge):
-		return permanent(CodeTooLarge, "raise max_bytes to read larger sitemaps", fmt.Errorf("sitemap %s: %w", target, err))
+		return adapters.PermanentCoded(CodeTooLarge, "raise max_bytes to read larger sitemaps", fmt.Errorf("sitemap %s: %w", target, err))
 	case errors.Is(err, errSitemapSyntax):
-		return permanent(CodeSitemapInvalid, "the file is not a sitemap (urlset, sitemapindex or a URL list)",
+		return adapters.PermanentCoded(CodeSitemapInvalid, "the file is not a sitemap (urlset, sitemapindex or a URL list)",
 			fmt.Errorf("sitemap %s: %w", target, err))
 	}
 	return transportError(ctx, fmt.Errorf("reading sitemap %s: %w", target, err), target, attempt)

@@ -115,6 +115,7 @@ func runPipeline(ctx context.Context, file string, o runOptions, stdout, stderr 
 		AllowPrivateTargets: true, // a local run crawls what the operator points it at
 		AllowedHosts:        o.allowHosts,
 		Logger:              log,
+		Registry:            registry,
 	})
 	if err != nil {
 		if ctx.Err() != nil {

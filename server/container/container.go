@@ -47,6 +47,9 @@ type Config struct {
 	// messages get 3/4 of it.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+	// Registry of adapters (default: every built-in). Pass the one a
+	// pipeline was validated against so both agree.
+	Registry *adapters.Registry
 }
 
 // Container owns every long-lived service and their lifecycle.
@@ -242,7 +245,10 @@ func (c *Container) startEngine(ctx context.Context) error {
 	if err := guard.Validate(); err != nil {
 		return fmt.Errorf("security.allowed_hosts: %w", err)
 	}
-	c.Registry = builtin.Registry()
+	c.Registry = c.cfg.Registry
+	if c.Registry == nil {
+		c.Registry = builtin.Registry()
+	}
 	opts := orchestrator.Options{
 		Registry:                c.Registry,
 		Queue:                   c.Queue,

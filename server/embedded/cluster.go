@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/factflow/factflow/adapters"
 )
 
 // varTmp holds clusters whose data dir the cluster user cannot reach.
@@ -93,7 +95,7 @@ func (c *cluster) run(ctx context.Context, cands []pgCandidate, database string)
 	if v, err := os.ReadFile(filepath.Join(c.data, "PG_VERSION")); err == nil {
 		existing = strings.TrimSpace(string(v))
 	} else if entries, err := os.ReadDir(c.data); err == nil && len(entries) > 0 {
-		return nil, coded(CodePGDataDir, "move it away so a fresh cluster can be created there",
+		return nil, adapters.Coded(CodePGDataDir, "move it away so a fresh cluster can be created there",
 			fmt.Errorf("%s is not empty but holds no PostgreSQL cluster (no PG_VERSION)", c.data))
 	}
 	if err := c.pickBinaries(ctx, cands, existing); err != nil {
@@ -121,13 +123,13 @@ func (c *cluster) run(ctx context.Context, cands []pgCandidate, database string)
 	stop := func() { _ = c.stop(context.WithoutCancel(ctx)) }
 	if err := ensureDatabase(ctx, c.url("postgres"), database); err != nil {
 		stop()
-		return nil, coded(CodePGConnectFailed, "see the server log in "+filepath.Join(c.base, logFileName), err)
+		return nil, adapters.Coded(CodePGConnectFailed, "see the server log in "+filepath.Join(c.base, logFileName), err)
 	}
 	appURL := c.url(database)
 	vector, err := vectorAvailable(ctx, appURL)
 	if err != nil {
 		stop()
-		return nil, coded(CodePGConnectFailed, "see the server log in "+filepath.Join(c.base, logFileName), err)
+		return nil, adapters.Coded(CodePGConnectFailed, "see the server log in "+filepath.Join(c.base, logFileName), err)
 	}
 	return &Postgres{
 		URL: appURL, Source: SourceLocal, VectorAvailable: vector,
@@ -141,10 +143,10 @@ func (c *cluster) run(ctx context.Context, cands []pgCandidate, database string)
 func clusterBase(dataDir string, acct *account) (base string, moved bool, err error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
-		return "", false, coded(CodePGDataDir, "pass a valid --data-dir", fmt.Errorf("resolving data dir %s: %w", dataDir, err))
+		return "", false, adapters.Coded(CodePGDataDir, "pass a valid --data-dir", fmt.Errorf("resolving data dir %s: %w", dataDir, err))
 	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return "", false, coded(CodePGDataDir, "pass a writable --data-dir", fmt.Errorf("creating data dir: %w", err))
+		return "", false, adapters.Coded(CodePGDataDir, "pass a writable --data-dir", fmt.Errorf("creating data dir: %w", err))
 	}
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = real
@@ -164,22 +166,22 @@ func (c *cluster) prepareBase(moved bool) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.Mkdir(c.base, 0o700); err != nil {
-			return coded(CodePGDataDir, hint, fmt.Errorf("creating cluster dir: %w", err))
+			return adapters.Coded(CodePGDataDir, hint, fmt.Errorf("creating cluster dir: %w", err))
 		}
 		if err := c.acct.chown(c.base); err != nil {
-			return coded(CodePGDataDir, hint, fmt.Errorf("handing %s to %s: %w", c.base, c.acct.name, err))
+			return adapters.Coded(CodePGDataDir, hint, fmt.Errorf("handing %s to %s: %w", c.base, c.acct.name, err))
 		}
 	case err != nil:
-		return coded(CodePGDataDir, hint, fmt.Errorf("inspecting cluster dir: %w", err))
+		return adapters.Coded(CodePGDataDir, hint, fmt.Errorf("inspecting cluster dir: %w", err))
 	case !st.IsDir():
-		return coded(CodePGDataDir, "remove "+c.base, fmt.Errorf("%s exists and is not a directory", c.base))
+		return adapters.Coded(CodePGDataDir, "remove "+c.base, fmt.Errorf("%s exists and is not a directory", c.base))
 	case moved && !c.acct.owns(st):
 		// /var/tmp is world-writable: never use an entry someone else made.
-		return coded(CodePGDataDir, "remove "+c.base+" or pass a --data-dir that user "+c.acct.name+" can reach",
+		return adapters.Coded(CodePGDataDir, "remove "+c.base+" or pass a --data-dir that user "+c.acct.name+" can reach",
 			fmt.Errorf("%s is not owned by %s", c.base, c.acct.name))
 	case !c.acct.owns(st):
 		if err := c.acct.chown(c.base); err != nil {
-			return coded(CodePGDataDir, hint, fmt.Errorf("handing %s to %s: %w", c.base, c.acct.name, err))
+			return adapters.Coded(CodePGDataDir, hint, fmt.Errorf("handing %s to %s: %w", c.base, c.acct.name, err))
 		}
 	}
 	if real, err := filepath.EvalSymlinks(c.base); err == nil {
@@ -188,11 +190,11 @@ func (c *cluster) prepareBase(moved bool) error {
 	}
 	lock, err := lockFile(filepath.Join(c.base, lockFileName))
 	if errors.Is(err, errLocked) {
-		return coded(CodePGInUse, "stop the other factflow process using this data dir, or pass another --data-dir",
+		return adapters.Coded(CodePGInUse, "stop the other factflow process using this data dir, or pass another --data-dir",
 			fmt.Errorf("the PostgreSQL cluster in %s is in use by another process", c.base))
 	}
 	if err != nil {
-		return coded(CodePGDataDir, hint, fmt.Errorf("locking cluster dir: %w", err))
+		return adapters.Coded(CodePGDataDir, hint, fmt.Errorf("locking cluster dir: %w", err))
 	}
 	c.lock = lock
 	return nil
@@ -222,10 +224,10 @@ func (c *cluster) pickBinaries(ctx context.Context, cands []pgCandidate, want st
 		seen = append(seen, fmt.Sprintf("%s (PostgreSQL %s)", cand.dir, major))
 	}
 	if want == "" {
-		return coded(CodePGNotFound, "reinstall PostgreSQL or set "+pgBinEnv,
+		return adapters.Coded(CodePGNotFound, "reinstall PostgreSQL or set "+pgBinEnv,
 			fmt.Errorf("no working PostgreSQL binaries: %s", strings.Join(seen, ", ")))
 	}
-	return coded(CodePGVersionMismatch,
+	return adapters.Coded(CodePGVersionMismatch,
 		fmt.Sprintf("install PostgreSQL %s and/or set %s to its bin directory, or upgrade the cluster with pg_upgrade", want, pgBinEnv),
 		fmt.Errorf("the cluster in %s was created by PostgreSQL %s; binaries found: %s", c.data, want, strings.Join(seen, ", ")))
 }
@@ -247,11 +249,11 @@ func (c *cluster) initdb(ctx context.Context) error {
 	}
 	pwFile := filepath.Join(c.base, ".initdb-pw")
 	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
-		return coded(CodePGDataDir, "", fmt.Errorf("writing initdb password file: %w", err))
+		return adapters.Coded(CodePGDataDir, "", fmt.Errorf("writing initdb password file: %w", err))
 	}
 	defer os.Remove(pwFile)
 	if err := c.acct.chown(pwFile); err != nil {
-		return coded(CodePGDataDir, "", fmt.Errorf("handing the password file to %s: %w", c.acct.name, err))
+		return adapters.Coded(CodePGDataDir, "", fmt.Errorf("handing the password file to %s: %w", c.acct.name, err))
 	}
 
 	args := []string{"-D", c.data, "-U", "postgres", "-A", "scram-sha-256", "--pwfile", pwFile, "-E", "UTF8", "--no-locale"}
@@ -262,7 +264,7 @@ func (c *cluster) initdb(ctx context.Context) error {
 	out, err := c.command(ctx, "initdb", args...).CombinedOutput()
 	if err != nil {
 		_ = os.RemoveAll(c.data) // a half-made cluster would block the next try
-		return coded(CodePGInitFailed, "fix the cause above and start again",
+		return adapters.Coded(CodePGInitFailed, "fix the cause above and start again",
 			fmt.Errorf("initdb %s: %w\n%s", c.data, err, tailLines(out, 15)))
 	}
 	conf, err := os.OpenFile(filepath.Join(c.data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
@@ -273,7 +275,7 @@ func (c *cluster) initdb(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		return coded(CodePGInitFailed, "", fmt.Errorf("extending postgresql.conf: %w", err))
+		return adapters.Coded(CodePGInitFailed, "", fmt.Errorf("extending postgresql.conf: %w", err))
 	}
 	c.state = clusterState{Password: password}
 	return c.saveState()
@@ -290,7 +292,7 @@ func (c *cluster) loadState() error {
 		err = errors.New("no password recorded")
 	}
 	if err != nil {
-		return coded(CodePGStateLost,
+		return adapters.Coded(CodePGStateLost,
 			"restore "+c.statePath()+", or move "+c.base+" away to start a fresh cluster (its data stays in the moved directory)",
 			fmt.Errorf("reading the cluster state %s: %w", c.statePath(), err))
 	}
@@ -304,10 +306,10 @@ func (c *cluster) saveState() error {
 	}
 	tmp := c.statePath() + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return coded(CodePGDataDir, "", fmt.Errorf("writing cluster state: %w", err))
+		return adapters.Coded(CodePGDataDir, "", fmt.Errorf("writing cluster state: %w", err))
 	}
 	if err := os.Rename(tmp, c.statePath()); err != nil {
-		return coded(CodePGDataDir, "", fmt.Errorf("writing cluster state: %w", err))
+		return adapters.Coded(CodePGDataDir, "", fmt.Errorf("writing cluster state: %w", err))
 	}
 	return nil
 }
@@ -355,17 +357,17 @@ func (c *cluster) adoptOrClearStale(ctx context.Context) (bool, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return false, coded(CodePGStartFailed, "stop those processes, then start again",
+			return false, adapters.Coded(CodePGStartFailed, "stop those processes, then start again",
 				fmt.Errorf("processes %v of an earlier PostgreSQL server still run in %s", left, c.data))
 		}
 		select {
 		case <-ctx.Done():
-			return false, coded(CodePGStartFailed, "", fmt.Errorf("waiting for an earlier server's processes to exit: %w", ctx.Err()))
+			return false, adapters.Coded(CodePGStartFailed, "", fmt.Errorf("waiting for an earlier server's processes to exit: %w", ctx.Err()))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	if err := os.Remove(pidPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, coded(CodePGStartFailed, "remove "+pidPath+" by hand", fmt.Errorf("removing stale postmaster.pid: %w", err))
+		return false, adapters.Coded(CodePGStartFailed, "remove "+pidPath+" by hand", fmt.Errorf("removing stale postmaster.pid: %w", err))
 	}
 	c.log.Info("removed the lock file of a PostgreSQL server that is no longer running", "pid", pid, "dir", c.data)
 	return false, nil
@@ -417,10 +419,10 @@ func (c *cluster) start(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		port, err := c.choosePort(avoid)
 		if err != nil {
-			return coded(CodePGStartFailed, "", err)
+			return adapters.Coded(CodePGStartFailed, "", err)
 		}
 		if err := c.writeConf(port); err != nil {
-			return coded(CodePGStartFailed, "", err)
+			return adapters.Coded(CodePGStartFailed, "", err)
 		}
 		logStart := fileSize(logPath)
 		timeout := c.startTO
@@ -432,7 +434,7 @@ func (c *cluster) start(ctx context.Context) error {
 		if err == nil {
 			pid, _, ok := readPostmasterPid(filepath.Join(c.data, "postmaster.pid"))
 			if !ok {
-				return coded(CodePGStartFailed, "", errors.New("the server started but wrote no postmaster.pid"))
+				return adapters.Coded(CodePGStartFailed, "", errors.New("the server started but wrote no postmaster.pid"))
 			}
 			c.pid, c.port = pid, port
 			c.state.Port = port
@@ -448,7 +450,7 @@ func (c *cluster) start(ctx context.Context) error {
 			avoid = port
 			continue
 		}
-		return coded(CodePGStartFailed, "the server log is "+logPath,
+		return adapters.Coded(CodePGStartFailed, "the server log is "+logPath,
 			fmt.Errorf("pg_ctl start: %w: %s\nserver log:\n%s", err, strings.TrimSpace(string(out)), tailLines([]byte(serverLog), 20)))
 	}
 }
@@ -469,7 +471,7 @@ func (c *cluster) stop(ctx context.Context) error {
 		return nil
 	}
 	if err := signalPid(c.pid, sigFastShutdown); err != nil && pidAlive(c.pid) {
-		return coded(CodePGStopFailed, "", fmt.Errorf("signalling postmaster %d: %w", c.pid, err))
+		return adapters.Coded(CodePGStopFailed, "", fmt.Errorf("signalling postmaster %d: %w", c.pid, err))
 	}
 	if c.waitExit(ctx) {
 		return nil
@@ -478,7 +480,7 @@ func (c *cluster) stop(ctx context.Context) error {
 	grace, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
 	c.waitExit(grace)
-	return coded(CodePGStopFailed, "the server was told to shut down immediately; it recovers on the next start",
+	return adapters.Coded(CodePGStopFailed, "the server was told to shut down immediately; it recovers on the next start",
 		fmt.Errorf("stopping PostgreSQL (pid %d): %w", c.pid, ctx.Err()))
 }
 

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/factflow/factflow/adapters"
 )
 
 // pgBinEnv names the environment variable that points at a bin directory.
@@ -66,7 +68,7 @@ func discoverBinDirs(ctx context.Context, cfg discoverConfig) ([]pgCandidate, []
 	var looked []string
 	if cfg.explicit != "" {
 		if err := validBinDir(cfg.explicit); err != nil {
-			return nil, []string{cfg.explicit}, coded(CodePGNotFound,
+			return nil, []string{cfg.explicit}, adapters.Coded(CodePGNotFound,
 				fmt.Sprintf("point %s at a directory that holds initdb, pg_ctl and postgres", pgBinEnv),
 				fmt.Errorf("%s %s: %w", cfg.explicitN, cfg.explicit, err))
 		}
@@ -119,7 +121,7 @@ func discoverBinDirs(ctx context.Context, cfg discoverConfig) ([]pgCandidate, []
 
 // notFoundError explains where discovery looked and how to get binaries.
 func notFoundError(looked []string) error {
-	return coded(CodePGNotFound,
+	return adapters.Coded(CodePGNotFound,
 		"install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql; Fedora: dnf install postgresql-server; "+
 			"macOS: brew install postgresql@17), set "+pgBinEnv+" to its bin directory, or pass --database-url",
 		fmt.Errorf("no PostgreSQL server binaries (initdb, pg_ctl, postgres) found; looked in %s=%q, %s",

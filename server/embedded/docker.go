@@ -24,6 +24,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/factflow/factflow/adapters"
 )
 
 // dockerEndpoints lists where a Docker engine may listen: DOCKER_HOST when
@@ -163,7 +165,7 @@ func startContainer(ctx context.Context, opts Options) (*Postgres, error) {
 			return nil
 		}
 		if err := ctr.Terminate(ctx); err != nil {
-			return coded(CodePGStopFailed, "remove the container with docker rm -f", fmt.Errorf("terminating the PostgreSQL container: %w", err))
+			return adapters.Coded(CodePGStopFailed, "remove the container with docker rm -f", fmt.Errorf("terminating the PostgreSQL container: %w", err))
 		}
 		return nil
 	}
@@ -189,7 +191,7 @@ func startContainer(ctx context.Context, opts Options) (*Postgres, error) {
 	}
 	if err != nil {
 		_ = terminate(context.WithoutCancel(ctx))
-		return nil, coded(CodePGConnectFailed,
+		return nil, adapters.Coded(CodePGConnectFailed,
 			"if the volume "+volume+" was created with another password, remove it (docker volume rm "+volume+") or pass --database-url", err)
 	}
 	return &Postgres{URL: appURL, Source: SourceDocker, VectorAvailable: vector, stopFn: terminate}, nil

@@ -1,7 +1,5 @@
 package embedded
 
-import "github.com/factflow/factflow/adapters"
-
 // Stable error codes. Every error ProvisionPostgres returns is an
 // *adapters.CodedError carrying one of them and a remediation hint.
 const (
@@ -28,5 +26,3 @@ const (
 	// CodePGStopFailed: the server did not stop within the given context.
 	CodePGStopFailed = "EMBEDDED_PG_STOP_FAILED"
 )
-
-func coded(code, hint string, err error) error { return adapters.Coded(code, hint, err) }

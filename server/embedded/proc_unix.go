@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/factflow/factflow/adapters"
 )
 
 // account is the user the private cluster runs as.
@@ -37,7 +39,7 @@ func clusterAccount(runAs string) (*account, error) {
 	}
 	u, err := user.Lookup(runAs)
 	if err != nil {
-		return nil, coded(CodePGDataDir,
+		return nil, adapters.Coded(CodePGDataDir,
 			"PostgreSQL cannot run as root: create a '"+runAs+"' system user (the PostgreSQL server package does) or run factflow as a regular user",
 			fmt.Errorf("looking up user %q to run PostgreSQL: %w", runAs, err))
 	}
