@@ -43,6 +43,10 @@ type Execution struct {
 
 	status    atomic.Value // store.ExecutionStatus
 	startedAt time.Time
+	// eventMu serialises the timeline: an event's UUIDv7 is drawn, the event
+	// persisted and published under it, so ids, commits and bus order agree
+	// and a stream resuming after an id misses nothing.
+	eventMu sync.Mutex
 	artefacts atomic.Int64
 
 	stopOnce  sync.Once
@@ -128,6 +132,8 @@ func (ex *Execution) publish(ctx context.Context, q string, msgs []queue.Message
 
 // recordEvent persists a timeline event, then publishes it on the bus.
 func (ex *Execution) recordEvent(ev store.ExecutionEvent) {
+	ex.eventMu.Lock()
+	defer ex.eventMu.Unlock()
 	if ev.ID == "" {
 		ev.ID = newID()
 	}
@@ -148,6 +154,8 @@ func (ex *Execution) recordEvent(ev store.ExecutionEvent) {
 // setStatus persists a status transition (with its timeline event) and
 // announces it on the bus.
 func (ex *Execution) setStatus(status store.ExecutionStatus, reason string, errInfo map[string]any) {
+	ex.eventMu.Lock()
+	defer ex.eventMu.Unlock()
 	ex.status.Store(status)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -281,6 +289,9 @@ func (ex *Execution) finish(status store.ExecutionStatus, failure *ExecutionErro
 	}
 	st := ex.Stats()
 	info["stats"] = st.Totals()
+	// Per-route counts outlive the process in the record, so stats of a
+	// finished execution read the same as they did live.
+	info["routes"] = st.Routes
 	ex.setStatus(status, reason, info)
 	ex.log.Info("execution finished", "status", status, "duration", time.Since(ex.startedAt).Round(time.Millisecond))
 }
@@ -314,8 +325,10 @@ func (ex *Execution) reportProgress(done <-chan struct{}) {
 			if !changed {
 				continue
 			}
-			ex.m.bus.Publish(store.ExecutionEvent{
-				ID: newID(), ExecutionID: ex.ID, Type: store.EventProgress, Status: ex.Status(),
+			// Persisted like every timeline event, so a client resuming an
+			// event stream sees the progress it missed.
+			ex.recordEvent(store.ExecutionEvent{
+				Type: store.EventProgress, Status: ex.Status(),
 				Data:      map[string]any{"outstanding": st.Outstanding, "artefacts": st.Artefacts, "routes": st.Routes},
 				CreatedAt: now.UTC(),
 			})

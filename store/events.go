@@ -85,21 +85,46 @@ func (r *Events) List(ctx context.Context, executionID, afterID string, limit in
 	if err != nil {
 		return nil, fmt.Errorf("listing events of execution %s: %w", executionID, err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ExecutionEvent, error) {
-		var (
-			ev                    ExecutionEvent
-			status, route, reason *string
-			data                  []byte
-		)
-		if err := row.Scan(&ev.ID, &ev.ExecutionID, &ev.Type, &status, &route, &reason, &data, &ev.CreatedAt); err != nil {
-			return ev, err
-		}
-		ev.Status, ev.Route, ev.Reason = ExecutionStatus(textOrEmpty(status)), textOrEmpty(route), textOrEmpty(reason)
-		ev.Data, err = decodeMap[any](data)
-		return ev, err
-	})
+	out, err := pgx.CollectRows(rows, scanEvent)
 	if err != nil {
 		return nil, fmt.Errorf("listing events of execution %s: %w", executionID, err)
 	}
 	return out, nil
+}
+
+const sqlEventLatest = `SELECT id, execution_id, type, status, route, reason, data, created_at
+FROM execution_events WHERE execution_id = $1 AND type = $2 ORDER BY id DESC LIMIT 1`
+
+// Latest returns the newest event of a type, or ErrNotFound.
+func (r *Events) Latest(ctx context.Context, executionID, typ string) (ExecutionEvent, error) {
+	if _, ok := validID(executionID); !ok {
+		return ExecutionEvent{}, notFound(CodeExecutionNotFound, "execution", executionID)
+	}
+	rows, err := r.pool.Query(ctx, sqlEventLatest, executionID, typ)
+	if err != nil {
+		return ExecutionEvent{}, fmt.Errorf("reading the latest %s event of execution %s: %w", typ, executionID, err)
+	}
+	evs, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return ExecutionEvent{}, fmt.Errorf("reading the latest %s event of execution %s: %w", typ, executionID, err)
+	}
+	if len(evs) == 0 {
+		return ExecutionEvent{}, notFound(CodeNotFound, typ+" event of execution", executionID)
+	}
+	return evs[0], nil
+}
+
+func scanEvent(row pgx.CollectableRow) (ExecutionEvent, error) {
+	var (
+		ev                    ExecutionEvent
+		status, route, reason *string
+		data                  []byte
+	)
+	if err := row.Scan(&ev.ID, &ev.ExecutionID, &ev.Type, &status, &route, &reason, &data, &ev.CreatedAt); err != nil {
+		return ev, err
+	}
+	ev.Status, ev.Route, ev.Reason = ExecutionStatus(textOrEmpty(status)), textOrEmpty(route), textOrEmpty(reason)
+	var err error
+	ev.Data, err = decodeMap[any](data)
+	return ev, err
 }

@@ -117,3 +117,71 @@ func (r *Lineage) RouteCounts(ctx context.Context, executionID string) (map[stri
 	}
 	return out, nil
 }
+
+// AdapterCounts are one adapter's lineage rows in an execution.
+type AdapterCounts struct {
+	RouteID       string
+	AdapterName   string
+	AdapterIndex  int
+	ByStatus      map[string]int64
+	AvgDurationMS float64 // over completed rows
+	FirstStarted  time.Time
+	LastCompleted time.Time
+}
+
+const sqlLineageAdapterCounts = `SELECT route_id, adapter_name, adapter_index, stage_status, count(*),
+coalesce(avg(duration_ms), 0), min(started_at), max(completed_at)
+FROM lineage WHERE execution_id = $1
+GROUP BY route_id, adapter_name, adapter_index, stage_status
+ORDER BY route_id, adapter_index, adapter_name`
+
+// AdapterCounts aggregates an execution's lineage per adapter: counts per
+// stage status, mean duration of completed rows, and the time span.
+func (r *Lineage) AdapterCounts(ctx context.Context, executionID string) ([]AdapterCounts, error) {
+	if _, ok := validID(executionID); !ok {
+		return nil, notFound(CodeExecutionNotFound, "execution", executionID)
+	}
+	rows, err := r.pool.Query(ctx, sqlLineageAdapterCounts, executionID)
+	if err != nil {
+		return nil, fmt.Errorf("aggregating lineage of execution %s: %w", executionID, err)
+	}
+	defer rows.Close()
+	var out []AdapterCounts
+	index := map[[2]string]int{}
+	for rows.Next() {
+		var (
+			route, name, status string
+			idx                 int
+			n                   int64
+			avg                 float64
+			first               time.Time
+			last                *time.Time
+		)
+		if err := rows.Scan(&route, &name, &idx, &status, &n, &avg, &first, &last); err != nil {
+			return nil, fmt.Errorf("aggregating lineage of execution %s: %w", executionID, err)
+		}
+		k := [2]string{route, fmt.Sprintf("%d/%s", idx, name)}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, AdapterCounts{RouteID: route, AdapterName: name, AdapterIndex: idx,
+				ByStatus: map[string]int64{}, FirstStarted: first})
+		}
+		c := &out[i]
+		c.ByStatus[status] = n
+		if status == StageCompleted {
+			c.AvgDurationMS = avg
+		}
+		if first.Before(c.FirstStarted) {
+			c.FirstStarted = first
+		}
+		if last != nil && last.After(c.LastCompleted) {
+			c.LastCompleted = *last
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("aggregating lineage of execution %s: %w", executionID, err)
+	}
+	return out, nil
+}

@@ -1,9 +1,16 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
 
 	"github.com/factflow/factflow/adapters"
 	"github.com/factflow/factflow/orchestrator"
@@ -26,19 +33,110 @@ type Options struct {
 	Logger     *slog.Logger
 	// HeartbeatInterval spaces SSE keep-alive comments (default 15s).
 	HeartbeatInterval time.Duration
+	// PollInterval bounds how long an event stream waits before looking
+	// for events this process was not told about, e.g. of an execution
+	// another instance runs (default 1s).
+	PollInterval time.Duration
+	// MaxBodyBytes caps request bodies (default 4 MiB).
+	MaxBodyBytes int64
 }
 
 // API is the HTTP API.
 type API struct {
-	opts Options
-	mux  *http.ServeMux
+	opts    Options
+	log     *slog.Logger
+	handler http.Handler
+	huma    huma.API
 }
+
+// RequestIDHeader carries the correlation id of a request; a client may set
+// it, otherwise the server makes one. It is echoed on every response.
+const RequestIDHeader = "X-Request-ID"
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+var installErrors sync.Once
 
 // New builds the API over opts.
 func New(opts Options) (*API, error) {
-	a := &API{opts: opts, mux: http.NewServeMux()}
+	if opts.DB == nil || opts.Manager == nil || opts.Storage == nil || opts.Registry == nil {
+		return nil, fmt.Errorf("api: DB, Manager, Storage and Registry are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.StartedAt.IsZero() {
+		opts.StartedAt = time.Now()
+	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = 15 * time.Second
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 4 << 20
+	}
+	installErrors.Do(func() { huma.NewErrorWithContext = newHumaError })
+
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("Factflow API", opts.Version)
+	cfg.Info.Description = "Run YAML pipelines of adapters over real message brokers; " +
+		"inspect executions, lineage and artefacts. Errors are RFC 9457 problem+json with a stable error_code."
+	cfg.OpenAPIPath = "/openapi"
+	cfg.DocsPath = "/docs"
+	// No $schema links injected into responses: clients get plain objects.
+	cfg.CreateHooks = nil
+	cfg.Transformers = append(cfg.Transformers, stampProblem)
+	a := &API{opts: opts, log: opts.Logger}
+	a.huma = humago.New(mux, cfg)
+
+	a.registerSystem()
+	a.registerAdapters()
+	a.registerConfigs()
+	a.registerExecutions()
+	a.registerEvents()
+	a.registerPipelines()
+	a.registerStorage()
+
+	a.handler = a.withRequestID(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
 	return a, nil
 }
 
 // Handler serves /api/v1, /openapi.json and /docs.
-func (a *API) Handler() http.Handler { return a.mux }
+func (a *API) Handler() http.Handler { return a.handler }
+
+// OpenAPI is the document served at /openapi.json.
+func (a *API) OpenAPI() *huma.OpenAPI { return a.huma.OpenAPI() }
+
+func (a *API) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(RequestIDHeader)
+		if id == "" || len(id) > 128 {
+			id = uuid.NewString()
+		}
+		w.Header().Set(RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// op declares an operation under BasePath.
+func op(method, path, id, summary string, tags ...string) huma.Operation {
+	return huma.Operation{
+		OperationID: id,
+		Method:      method,
+		Path:        BasePath + path,
+		Summary:     summary,
+		Tags:        tags,
+	}
+}
