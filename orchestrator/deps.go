@@ -27,6 +27,11 @@ type LineageSink interface {
 	Append(e store.LineageEntry)
 }
 
+// lineageFlusher is a LineageSink that can be asked to write what it holds.
+type lineageFlusher interface {
+	Flush(ctx context.Context) error
+}
+
 // DeadLetterRecorder persists dead letters; a message is settled as dead
 // only after this succeeded.
 type DeadLetterRecorder interface {

@@ -268,6 +268,14 @@ func (ex *Execution) finish(status store.ExecutionStatus, failure *ExecutionErro
 		}
 	}
 
+	// The final status is announced only once this execution's lineage is
+	// readable, so whoever sees "completed" also sees consistent stats.
+	if f, ok := ex.m.opts.Lineage.(lineageFlusher); ok {
+		if err := f.Flush(cctx); err != nil {
+			ex.log.Warn("lineage not yet written at the end of the execution; it follows from the spill", "error", err)
+		}
+	}
+
 	var reason string
 	var info map[string]any
 	switch status {
