@@ -82,7 +82,13 @@ func New(opts Options) (*API, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 4 << 20
 	}
-	installErrors.Do(func() { huma.NewErrorWithContext = newHumaError })
+	installErrors.Do(func() {
+		huma.NewErrorWithContext = newHumaError
+		// NewError also names the error schema in the OpenAPI document.
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			return newHumaError(nil, status, msg, errs...)
+		}
+	})
 
 	mux := http.NewServeMux()
 	cfg := huma.DefaultConfig("Factflow API", opts.Version)

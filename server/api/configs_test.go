@@ -167,3 +167,31 @@ func TestSystemAndAdapters(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	require.Contains(t, string(r.body), "openapi")
 }
+
+// Every operation is documented: an id, a summary, a tag, and errors in
+// the problem shape.
+func TestOpenAPIDocumentsEveryOperation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var doc struct {
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	e.call(http.MethodGet, "/openapi.json", nil, http.StatusOK, &doc)
+	problem, ok := doc.Components.Schemas["Problem"]
+	require.True(t, ok, "the error schema is Problem")
+	require.Contains(t, problem["properties"], "error_code")
+	require.Contains(t, problem["properties"], "correlation_id")
+	ops := 0
+	for path, methods := range doc.Paths {
+		for method, o := range methods {
+			ops++
+			require.NotEmpty(t, o["operationId"], "%s %s", method, path)
+			require.NotEmpty(t, o["summary"], "%s %s", method, path)
+			require.NotEmpty(t, o["tags"], "%s %s", method, path)
+		}
+	}
+	require.GreaterOrEqual(t, ops, 25)
+}
