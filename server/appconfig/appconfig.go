@@ -1,0 +1,313 @@
+package appconfig
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/factflow/factflow/config"
+	"github.com/factflow/factflow/server/container"
+)
+
+// Config is the application config of `factflow serve`. Field comments give
+// the YAML key and the default.
+type Config struct {
+	Server Server `yaml:"server"`
+	// Embedded provisions what is not given explicitly (a private
+	// PostgreSQL when Database.URL is empty). embedded: false.
+	Embedded bool `yaml:"embedded"`
+	// DataDir holds storage, broker files and a private PostgreSQL.
+	// data_dir: ./output.
+	DataDir      string       `yaml:"data_dir"`
+	Database     Database     `yaml:"database"`
+	Queue        Queue        `yaml:"queue"`
+	Storage      Storage      `yaml:"storage"`
+	Auth         Auth         `yaml:"auth"`
+	Security     Security     `yaml:"security"`
+	Orchestrator Orchestrator `yaml:"orchestrator"`
+	Pipelines    Pipelines    `yaml:"pipelines"`
+	Logging      Logging      `yaml:"logging"`
+
+	// sources tells where each setting that is not a default came from
+	// ("app.yaml:3:9", "env FACTFLOW_PORT", "flag --port"), keyed by its
+	// dotted key. Errors name it, and "explicitly set" is read from it.
+	sources map[string]string
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	// Host to bind. server.host: 127.0.0.1. Auth mode none refuses any
+	// non-loopback address.
+	Host string `yaml:"host"`
+	// Port to bind; 0 picks a free one. server.port: 8000.
+	Port int `yaml:"port"`
+	// ShutdownTimeout is the whole budget of a graceful stop.
+	// server.shutdown_timeout: 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Database is PostgreSQL.
+type Database struct {
+	// URL of the database; required unless embedded. May hold a password:
+	// see Redacted. database.url: "".
+	URL string `yaml:"url"`
+}
+
+// Queue is the message broker.
+type Queue struct {
+	// Provider is reserved: the URL's scheme picks the provider. Only ""
+	// and "nats" are accepted today. queue.provider: "".
+	Provider string `yaml:"provider"`
+	// URL of the broker; empty runs NATS JetStream in-process.
+	// queue.url: "".
+	URL string `yaml:"url"`
+}
+
+// Storage is where artefacts go.
+type Storage struct {
+	// URI of the store; empty means file://<data_dir>/storage.
+	// storage.uri: "".
+	URI string `yaml:"uri"`
+}
+
+// Auth selects how API callers are authenticated.
+type Auth struct {
+	// Mode is "none" today (loopback only). auth.mode: none.
+	Mode string `yaml:"mode"`
+}
+
+// Security limits where crawlers and webhooks may go.
+type Security struct {
+	// AllowPrivateTargets lets crawlers reach loopback and private
+	// addresses. Unless set explicitly it equals Embedded.
+	AllowPrivateTargets bool `yaml:"allow_private_targets"`
+	// AllowedHosts are hosts, host:port or CIDRs reachable even when
+	// private. security.allowed_hosts: [].
+	AllowedHosts []string `yaml:"allowed_hosts"`
+}
+
+// Orchestrator is the execution engine.
+type Orchestrator struct {
+	// MaxConcurrentExecutions caps running executions.
+	// orchestrator.max_concurrent_executions: 10.
+	MaxConcurrentExecutions int `yaml:"max_concurrent_executions"`
+}
+
+// Pipelines are the pipeline YAMLs registered at start.
+type Pipelines struct {
+	// ValidateStrict makes an invalid shipped pipeline stop the start;
+	// otherwise it is registered with a warning.
+	// pipelines.validate_strict: true.
+	ValidateStrict bool `yaml:"validate_strict"`
+	// Dir is a directory of more pipeline YAMLs registered beside the
+	// shipped ones. pipelines.dir: "".
+	Dir string `yaml:"dir"`
+}
+
+// Logging is the process log on stderr.
+type Logging struct {
+	// Level: debug, info, warn or error. logging.level: info.
+	Level string `yaml:"level"`
+	// Format: text or json. logging.format: text.
+	Format string `yaml:"format"`
+}
+
+// Defaults returns the built-in defaults (what config/app.yaml spells out).
+func Defaults() Config {
+	return Config{
+		Server:       Server{Host: "127.0.0.1", Port: 8000, ShutdownTimeout: 30 * time.Second},
+		DataDir:      "./output",
+		Auth:         Auth{Mode: "none"},
+		Orchestrator: Orchestrator{MaxConcurrentExecutions: 10},
+		Pipelines:    Pipelines{ValidateStrict: true},
+		Logging:      Logging{Level: "info", Format: "text"},
+	}
+}
+
+// Flags are command-line values; nil means the flag was not given.
+type Flags struct {
+	Embedded    *bool
+	Host        *string
+	Port        *int
+	DataDir     *string
+	DatabaseURL *string
+	QueueURL    *string
+	StorageURI  *string
+	LogLevel    *string
+}
+
+// Options say where Load reads from.
+type Options struct {
+	// File replaces the embedded app.yaml when set.
+	File string
+	// LookupEnv reads the environment (default os.LookupEnv); tests pass
+	// their own.
+	LookupEnv func(string) (string, bool)
+	Flags     Flags
+}
+
+// Load reads the config: defaults, then the file, then the environment,
+// then flags. Every problem is reported at once as APP_CONFIG_INVALID;
+// DATABASE_URL_REQUIRED and AUTH_REQUIRED_FOR_PUBLIC_BIND follow once the
+// config itself is well-formed.
+func Load(opts Options) (*Config, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	name, data := "app.yaml (built in)", config.AppYAML
+	if opts.File != "" {
+		b, err := os.ReadFile(opts.File)
+		if err != nil {
+			return nil, coded(CodeUnreadable, "check the --config path, or leave --config out to use the built-in defaults",
+				fmt.Errorf("reading app config: %w", err))
+		}
+		name, data = opts.File, b
+	}
+	cfg := Defaults()
+	cfg.sources = map[string]string{}
+	var problems []string
+	problems = append(problems, decodeFile(&cfg, name, data, opts.LookupEnv)...)
+	problems = append(problems, applyEnv(&cfg, opts.LookupEnv)...)
+	applyFlags(&cfg, opts.Flags)
+	if _, set := cfg.sources["security.allow_private_targets"]; !set {
+		cfg.Security.AllowPrivateTargets = cfg.Embedded
+	}
+	problems = append(problems, cfg.check()...)
+	if len(problems) > 0 {
+		return nil, coded(CodeInvalid, "fix the settings named above; unknown keys are errors (see config/app.yaml for every key)",
+			fmt.Errorf("app config: %s", strings.Join(problems, "; ")))
+	}
+	if err := cfg.checkDeployment(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// Source tells where the value of a dotted key came from: "default", a
+// file position, "env NAME" or "flag --name".
+func (c *Config) Source(key string) string {
+	if s, ok := c.sources[key]; ok {
+		return s
+	}
+	return "default"
+}
+
+func applyFlags(c *Config, f Flags) {
+	setFlag(c, f.Embedded, &c.Embedded, "embedded", "--embedded")
+	setFlag(c, f.Host, &c.Server.Host, "server.host", "--host")
+	setFlag(c, f.Port, &c.Server.Port, "server.port", "--port")
+	setFlag(c, f.DataDir, &c.DataDir, "data_dir", "--data-dir")
+	setFlag(c, f.DatabaseURL, &c.Database.URL, "database.url", "--database-url")
+	setFlag(c, f.QueueURL, &c.Queue.URL, "queue.url", "--queue")
+	setFlag(c, f.StorageURI, &c.Storage.URI, "storage.uri", "--storage")
+	setFlag(c, f.LogLevel, &c.Logging.Level, "logging.level", "--log-level")
+}
+
+func setFlag[T any](c *Config, v *T, dst *T, key, flag string) {
+	if v == nil {
+		return
+	}
+	*dst = *v
+	c.sources[key] = "flag " + flag
+}
+
+// check reports every malformed setting, each with where it came from.
+func (c *Config) check() []string {
+	var p []string
+	bad := func(key, format string, args ...any) {
+		p = append(p, fmt.Sprintf("%s (%s): %s", key, c.Source(key), fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.Server.Host) == "" {
+		bad("server.host", "is empty; use 127.0.0.1 to serve this machine only")
+	}
+	if c.Server.Port < 0 || c.Server.Port > 65535 {
+		bad("server.port", "%d is not a port (0-65535; 0 picks a free one)", c.Server.Port)
+	}
+	if c.Server.ShutdownTimeout <= 0 {
+		bad("server.shutdown_timeout", "must be positive, e.g. 30s")
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir", "is empty")
+	}
+	switch c.Queue.Provider {
+	case "", "nats":
+	default:
+		bad("queue.provider", "%q is not supported; leave it empty (the URL's scheme picks the provider)", c.Queue.Provider)
+	}
+	if c.Auth.Mode != "none" {
+		bad("auth.mode", "%q is not supported; supported today: none", c.Auth.Mode)
+	}
+	if c.Orchestrator.MaxConcurrentExecutions < 1 {
+		bad("orchestrator.max_concurrent_executions", "%d must be at least 1", c.Orchestrator.MaxConcurrentExecutions)
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.Logging.Level)); err != nil {
+		bad("logging.level", "%q: use debug, info, warn or error", c.Logging.Level)
+	}
+	switch c.Logging.Format {
+	case "text", "json":
+	default:
+		bad("logging.format", "%q: use text or json", c.Logging.Format)
+	}
+	return p
+}
+
+// checkDeployment refuses what would be unsafe or cannot work as asked.
+func (c *Config) checkDeployment() error {
+	if c.Database.URL == "" && !c.Embedded {
+		return coded(CodeDatabaseRequired,
+			"pass --database-url or set DATABASE_URL (or database.url), or use --embedded to run a private PostgreSQL under the data dir",
+			fmt.Errorf("no database: a server that is not embedded needs a PostgreSQL URL"))
+	}
+	if c.Auth.Mode == "none" && !isLoopback(c.Server.Host) {
+		return coded(CodeAuthRequired,
+			"serve on 127.0.0.1 (or ::1, localhost), and put a reverse proxy with authentication in front to serve others",
+			fmt.Errorf("server.host %q (%s) is not a loopback address, and auth mode none serves loopback only", c.Server.Host, c.Source("server.host")))
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// Addr is host:port to listen on.
+func (c *Config) Addr() string {
+	return net.JoinHostPort(strings.Trim(c.Server.Host, "[]"), strconv.Itoa(c.Server.Port))
+}
+
+// ContainerConfig is what server/container wires; the caller adds the
+// logger and the adapter registry.
+func (c *Config) ContainerConfig() container.Config {
+	return container.Config{
+		DataDir:                 c.DataDir,
+		DatabaseURL:             c.Database.URL,
+		QueueURL:                c.Queue.URL,
+		StorageURI:              c.Storage.URI,
+		AllowPrivateTargets:     c.Security.AllowPrivateTargets,
+		AllowedHosts:            append([]string(nil), c.Security.AllowedHosts...),
+		MaxConcurrentExecutions: c.Orchestrator.MaxConcurrentExecutions,
+		ShutdownTimeout:         c.Server.ShutdownTimeout,
+	}
+}
+
+// NewLogger returns the process logger writing to w at the configured
+// level and format.
+func (c *Config) NewLogger(w io.Writer) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.Logging.Level)) // checked by Load
+	o := &slog.HandlerOptions{Level: l}
+	if c.Logging.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}

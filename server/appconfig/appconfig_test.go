@@ -1,0 +1,313 @@
+package appconfig_test
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/factflow/factflow/adapters"
+	"github.com/factflow/factflow/server/appconfig"
+)
+
+// env is a fixed environment for one Load.
+func env(kv ...string) func(string) (string, bool) {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "app.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// requireCode asserts a coded error and returns its message.
+func requireCode(t *testing.T, err error, code string) string {
+	t.Helper()
+	var ce *adapters.CodedError
+	require.ErrorAs(t, err, &ce, "want a coded error, got %v", err)
+	require.Equal(t, code, ce.Code, err.Error())
+	require.NotEmpty(t, ce.Hint, "every coded error carries a hint")
+	return err.Error()
+}
+
+// The shipped app.yaml spells out exactly the built-in defaults.
+func TestAppConfigEmbeddedFileIsTheDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := appconfig.Load(appconfig.Options{LookupEnv: env("DATABASE_URL", "postgres://db.test/x")})
+	require.NoError(t, err)
+	want := appconfig.Defaults()
+	want.Database.URL = "postgres://db.test/x"
+	require.Equal(t, want, c.Redacted())
+	require.Equal(t, "env DATABASE_URL", c.Source("database.url"))
+	require.Contains(t, c.Source("server.port"), "app.yaml (built in):", "the embedded file sets the port")
+	require.False(t, c.Security.AllowPrivateTargets, "not embedded: private targets refused")
+	require.Equal(t, "127.0.0.1:8000", c.Addr())
+
+	cc := c.ContainerConfig()
+	require.Equal(t, 30*time.Second, cc.ShutdownTimeout)
+	require.Equal(t, 10, cc.MaxConcurrentExecutions)
+	require.Equal(t, "./output", cc.DataDir)
+	require.Equal(t, "postgres://db.test/x", cc.DatabaseURL)
+}
+
+func TestAppConfigSubstitution(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, `
+server:
+  host: ${HOST:-127.0.0.1}
+  port: ${PORT}
+  shutdown_timeout: ${GRACE:-5s}
+embedded: ${EMBEDDED:-true}
+data_dir: "${ROOT}/data-${EMPTY}x"
+database:
+  url: postgres://app:${PGPASS}@db.test/app   # a comment with ${NOT_SUBSTITUTED}
+storage:
+  uri: "$${literal}"
+queue:
+  url: ${UNSET}
+security:
+  allowed_hosts: [ "${H1}", "${H2:-b.test}" ]
+`)
+	c, err := appconfig.Load(appconfig.Options{File: file, LookupEnv: env(
+		"PORT", "8123", "ROOT", "/srv", "EMPTY", "", "PGPASS", "p#ss: word", "H1", "a.test", "GRACE", "")})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1", c.Server.Host, "default when unset")
+	require.Equal(t, 8123, c.Server.Port, "a plain scalar is typed after substitution")
+	require.Equal(t, 5*time.Second, c.Server.ShutdownTimeout, ":- also covers set-but-empty")
+	require.True(t, c.Embedded)
+	require.True(t, c.Security.AllowPrivateTargets, "embedded allows private targets unless set")
+	require.Equal(t, "/srv/data-x", c.DataDir)
+	require.Equal(t, "postgres://app:p#ss: word@db.test/app", c.Database.URL,
+		"a substituted value never changes the YAML's structure")
+	require.Equal(t, "${literal}", c.Storage.URI)
+	require.Empty(t, c.Queue.URL, "an unset variable without default is the empty string")
+	require.Equal(t, []string{"a.test", "b.test"}, c.Security.AllowedHosts)
+	require.Equal(t, file+":3:9", c.Source("server.host"))
+
+	// An unset variable is the empty string, also where a number is wanted.
+	_, err = appconfig.Load(appconfig.Options{File: file, LookupEnv: env()})
+	msg := requireCode(t, err, appconfig.CodeInvalid)
+	require.Contains(t, msg, file+`:4:9: server.port: want a whole number, got "" (from ${PORT})`)
+
+	bad := writeConfig(t, "data_dir: ${oops\nserver: { host: '${1X}' }\n")
+	_, err = appconfig.Load(appconfig.Options{File: bad, LookupEnv: env(), Flags: appconfig.Flags{Embedded: ptr(true)}})
+	msg = requireCode(t, err, appconfig.CodeInvalid)
+	require.Contains(t, msg, ":1:11: data_dir: unterminated ${")
+	require.Contains(t, msg, `:2:17: server.host: ${1X}: "1X" is not a variable name`)
+}
+
+// Flags win over the environment, the environment over the file, the file
+// over the defaults; each setting says where it came from.
+func TestAppConfigPrecedence(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, `
+server: { host: "::1", port: 7000, shutdown_timeout: 10s }
+data_dir: /from/file
+database: { url: postgres://file.test/db }
+queue: { url: nats://file.test:4222 }
+logging: { level: debug }
+orchestrator: { max_concurrent_executions: 3 }
+pipelines: { validate_strict: true }
+`)
+	lookup := env(
+		"FACTFLOW_PORT", "7001",
+		"FACTFLOW_DATA_DIR", "/from/env",
+		"DATABASE_URL", "postgres://env.test/db",
+		"FACTFLOW_LOG_LEVEL", "warn",
+		"FACTFLOW_MAX_CONCURRENT_EXECUTIONS", "4",
+		"FACTFLOW_CONFIG_VALIDATOR_STRICT", "0",
+		"FACTFLOW_ALLOWED_HOSTS", " a.test, 10.0.0.0/8 ,",
+		"FACTFLOW_QUEUE_URL", "", // empty counts as unset
+	)
+	c, err := appconfig.Load(appconfig.Options{File: file, LookupEnv: lookup, Flags: appconfig.Flags{
+		Port:     ptr(0),
+		LogLevel: ptr("error"),
+		Embedded: ptr(true),
+	}})
+	require.NoError(t, err)
+	require.Equal(t, "::1", c.Server.Host)
+	require.Equal(t, file+":2:17", c.Source("server.host"), "file:line:column of the value")
+	require.Equal(t, 0, c.Server.Port, "flag over env over file")
+	require.Equal(t, "flag --port", c.Source("server.port"))
+	require.Equal(t, "[::1]:0", c.Addr())
+	require.Equal(t, 10*time.Second, c.Server.ShutdownTimeout)
+	require.Equal(t, "/from/env", c.DataDir)
+	require.Equal(t, "env FACTFLOW_DATA_DIR", c.Source("data_dir"))
+	require.Equal(t, "postgres://env.test/db", c.Database.URL)
+	require.Equal(t, "nats://file.test:4222", c.Queue.URL)
+	require.Equal(t, "error", c.Logging.Level)
+	require.Equal(t, 4, c.Orchestrator.MaxConcurrentExecutions)
+	require.False(t, c.Pipelines.ValidateStrict, "FACTFLOW_CONFIG_VALIDATOR_STRICT=0 turns strict validation off")
+	require.Equal(t, []string{"a.test", "10.0.0.0/8"}, c.Security.AllowedHosts)
+	require.True(t, c.Embedded)
+	require.Equal(t, "default", c.Source("storage.uri"))
+
+	// An explicit setting wins over the embedded default, from any source.
+	c, err = appconfig.Load(appconfig.Options{File: writeConfig(t, "security: { allow_private_targets: false }\n"),
+		LookupEnv: env(), Flags: appconfig.Flags{Embedded: ptr(true)}})
+	require.NoError(t, err)
+	require.False(t, c.Security.AllowPrivateTargets)
+	c, err = appconfig.Load(appconfig.Options{LookupEnv: env("FACTFLOW_ALLOW_PRIVATE_TARGETS", "yes", "DATABASE_URL", "postgres://x/y")})
+	require.NoError(t, err)
+	require.True(t, c.Security.AllowPrivateTargets)
+}
+
+func TestAppConfigRejects(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, file string
+		lookup     func(string) (string, bool)
+		want       []string
+	}{
+		{
+			name: "unknown keys, top level and nested",
+			file: "server:\n  host: 127.0.0.1\n  prot: 80\nsever: {}\n",
+			want: []string{
+				`:3:3: unknown key "prot" in server (known: host, port, shutdown_timeout)`,
+				`:4:1: unknown key "sever" (known: auth, data_dir, database,`,
+			},
+		},
+		{
+			name: "bad duration",
+			file: "server:\n  shutdown_timeout: thirty\n",
+			want: []string{`:2:21: server.shutdown_timeout: want a duration with a unit, e.g. 30s or 2m, got "thirty"`},
+		},
+		{
+			name: "duration without a unit",
+			file: "server: { shutdown_timeout: 30 }\n",
+			want: []string{`server.shutdown_timeout: want a duration with a unit`},
+		},
+		{
+			name: "wrong types",
+			file: "server: { port: eighty }\nembedded: maybe\nsecurity: { allowed_hosts: a.test }\ndatabase: [1]\n",
+			want: []string{
+				`:1:17: server.port: want a whole number, got "eighty"`,
+				`:2:11: embedded: want true or false, got "maybe"`,
+				`:3:28: security.allowed_hosts: want a list of strings, got "a.test"`,
+				`:4:11: database: want a mapping of keys (url)`,
+			},
+		},
+		{
+			name: "out of range",
+			file: "server: { port: 70000, shutdown_timeout: -1s }\norchestrator: { max_concurrent_executions: 0 }\nlogging: { level: loud, format: xml }\nauth: { mode: oidc }\nqueue: { provider: kafka }\n",
+			want: []string{
+				`server.port (`, `70000 is not a port`,
+				`server.shutdown_timeout (`, `must be positive`,
+				`orchestrator.max_concurrent_executions (`, `0 must be at least 1`,
+				`logging.level (`, `"loud"`, `logging.format (`, `"xml"`,
+				`auth.mode (`, `supported today: none`,
+				`queue.provider (`, `"kafka" is not supported`,
+			},
+		},
+		{
+			name: "syntax error",
+			file: "server:\n  host: a\n   port: 1\n",
+			want: []string{`app.yaml:3: mapping values are not allowed`},
+		},
+		{
+			name: "not a mapping",
+			file: "- a\n- b\n",
+			want: []string{`:1:1: the top level must be a mapping of keys`},
+		},
+		{
+			name: "duplicate key",
+			file: "data_dir: a\ndata_dir: b\n",
+			want: []string{`:2:1: key "data_dir" appears twice`},
+		},
+		{
+			name:   "bad environment values",
+			file:   "",
+			lookup: env("FACTFLOW_PORT", "secret-ish", "FACTFLOW_CONFIG_VALIDATOR_STRICT", "sometimes", "FACTFLOW_SHUTDOWN_TIMEOUT", "5"),
+			want: []string{
+				`server.port (env FACTFLOW_PORT): want a whole number`,
+				`pipelines.validate_strict (env FACTFLOW_CONFIG_VALIDATOR_STRICT): want true or false`,
+				`server.shutdown_timeout (env FACTFLOW_SHUTDOWN_TIMEOUT): want a duration`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lookup := tc.lookup
+			if lookup == nil {
+				lookup = env()
+			}
+			file := writeConfig(t, tc.file)
+			_, err := appconfig.Load(appconfig.Options{File: file, LookupEnv: lookup, Flags: appconfig.Flags{Embedded: ptr(true)}})
+			msg := requireCode(t, err, appconfig.CodeInvalid)
+			for _, w := range tc.want {
+				require.Contains(t, msg, w)
+			}
+			require.NotContains(t, msg, "secret-ish", "environment values are not echoed")
+		})
+	}
+
+	_, err := appconfig.Load(appconfig.Options{File: filepath.Join(t.TempDir(), "missing.yaml")})
+	requireCode(t, err, appconfig.CodeUnreadable)
+}
+
+func TestAppConfigDeploymentChecks(t *testing.T) {
+	t.Parallel()
+	_, err := appconfig.Load(appconfig.Options{LookupEnv: env()})
+	msg := requireCode(t, err, appconfig.CodeDatabaseRequired)
+	require.Contains(t, msg, "--embedded")
+
+	c, err := appconfig.Load(appconfig.Options{LookupEnv: env(), Flags: appconfig.Flags{Embedded: ptr(true)}})
+	require.NoError(t, err, "embedded provisions the database")
+	require.Empty(t, c.Database.URL)
+
+	for _, host := range []string{"0.0.0.0", "::", "192.168.1.10", "factflow.example"} {
+		_, err := appconfig.Load(appconfig.Options{LookupEnv: env("FACTFLOW_HOST", host), Flags: appconfig.Flags{Embedded: ptr(true)}})
+		msg := requireCode(t, err, appconfig.CodeAuthRequired)
+		require.Contains(t, msg, "env FACTFLOW_HOST", host)
+	}
+	for _, host := range []string{"127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"} {
+		_, err := appconfig.Load(appconfig.Options{LookupEnv: env(), Flags: appconfig.Flags{Embedded: ptr(true), Host: ptr(host)}})
+		require.NoError(t, err, host)
+	}
+}
+
+func TestAppConfigRedacted(t *testing.T) {
+	t.Parallel()
+	c, err := appconfig.Load(appconfig.Options{LookupEnv: env(
+		"DATABASE_URL", "postgres://app:s3cret-pw@db.test:5432/app?sslmode=disable&password=s3cret-q",
+		"FACTFLOW_QUEUE_URL", "nats://user:s3cret-nats@mq.test:4222",
+	)})
+	require.NoError(t, err)
+	r := c.Redacted()
+	require.Equal(t, "postgres://app:xxxxx@db.test:5432/app?password=xxxxx&sslmode=disable", r.Database.URL)
+	require.Equal(t, "nats://user:xxxxx@mq.test:4222", r.Queue.URL)
+	require.Contains(t, c.Database.URL, "s3cret-pw", "the config itself keeps the real URL")
+
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", c)
+	require.Contains(t, buf.String(), "database_url=")
+	require.Contains(t, buf.String(), "db.test:5432")
+	require.NotContains(t, buf.String(), "s3cret")
+
+	for in, want := range map[string]string{
+		"host=db.test user=app password=s3cret dbname=app":     "host=db.test user=app password=xxxxx dbname=app",
+		"host=db.test password='s3 cret' dbname=app":           "host=db.test password=xxxxx dbname=app",
+		"postgres://app@db.test/app":                           "postgres://app@db.test/app",
+		"postgres://app:s3cret@db.test:bad port/%zz":           "postgres://app:xxxxx@db.test:bad port/%zz",
+		"file:///srv/storage":                                  "file:///srv/storage",
+		"":                                                     "",
+		"postgres://db.test/app?user=app&sslpassword=s3cret&x": "postgres://db.test/app?sslpassword=xxxxx&user=app&x=",
+	} {
+		got := appconfig.RedactURL(in)
+		require.Equal(t, want, got, in)
+		require.False(t, strings.Contains(got, "s3cret") || strings.Contains(got, "s3 cret"), got)
+	}
+}

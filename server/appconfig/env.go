@@ -1,0 +1,58 @@
+package appconfig
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// EnvVar is an environment variable and the dotted config key it sets.
+type EnvVar struct {
+	Name string
+	Key  string
+}
+
+// EnvVars are the environment twins of the config keys. Lists
+// (FACTFLOW_ALLOWED_HOSTS) are comma-separated; booleans take
+// true/false, 1/0, yes/no or on/off.
+var EnvVars = []EnvVar{
+	{"FACTFLOW_HOST", "server.host"},
+	{"FACTFLOW_PORT", "server.port"},
+	{"FACTFLOW_SHUTDOWN_TIMEOUT", "server.shutdown_timeout"},
+	{"FACTFLOW_EMBEDDED", "embedded"},
+	{"FACTFLOW_DATA_DIR", "data_dir"},
+	{"DATABASE_URL", "database.url"},
+	{"FACTFLOW_QUEUE_PROVIDER", "queue.provider"},
+	{"FACTFLOW_QUEUE_URL", "queue.url"},
+	{"FACTFLOW_STORAGE_URI", "storage.uri"},
+	{"FACTFLOW_AUTH_MODE", "auth.mode"},
+	{"FACTFLOW_ALLOW_PRIVATE_TARGETS", "security.allow_private_targets"},
+	{"FACTFLOW_ALLOWED_HOSTS", "security.allowed_hosts"},
+	{"FACTFLOW_MAX_CONCURRENT_EXECUTIONS", "orchestrator.max_concurrent_executions"},
+	{"FACTFLOW_CONFIG_VALIDATOR_STRICT", "pipelines.validate_strict"},
+	{"FACTFLOW_PIPELINES_DIR", "pipelines.dir"},
+	{"FACTFLOW_LOG_LEVEL", "logging.level"},
+	{"FACTFLOW_LOG_FORMAT", "logging.format"},
+}
+
+func applyEnv(c *Config, lookup func(string) (string, bool)) []string {
+	var problems []string
+	root := reflect.ValueOf(c).Elem()
+	for _, e := range EnvVars {
+		raw, ok := lookup(e.Name)
+		if !ok || raw == "" {
+			continue
+		}
+		f, ok := fieldByPath(root, e.Key)
+		if !ok {
+			panic("appconfig: EnvVars names unknown key " + e.Key)
+		}
+		if err := setFromText(f, raw); err != nil {
+			// The value is not echoed: a malformed value may still be a
+			// secret someone pasted into the wrong variable.
+			problems = append(problems, fmt.Sprintf("%s (env %s): %v", e.Key, e.Name, err))
+			continue
+		}
+		c.sources[e.Key] = "env " + e.Name
+	}
+	return problems
+}
