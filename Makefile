@@ -7,6 +7,7 @@ BIN       ?= bin/factflow
 DATA_DIR  ?= ./output
 PIPELINE  ?= config/pipelines/folder-ingest.yaml
 PAYLOAD   ?= {"root": "$(CURDIR)/docsite"}
+SERVE_FLAGS ?=
 SERVICES  := scripts/services.sh
 # Packages whose tests need no external service are tested together with
 # the rest; the test services are started once for the whole run.
@@ -14,16 +15,22 @@ TEST_SERVICES ?= postgres nats
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run test test-go test-fuzz bench lint services-up services-down clean
+.PHONY: all build run run-once test test-go test-fuzz bench bench-server lint services-up services-down clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/factflow
 
-# The embedded default: local PostgreSQL binaries (installed if missing),
-# in-process NATS JetStream, filesystem storage under $(DATA_DIR).
+# The server on the embedded default: a private PostgreSQL cluster from the
+# local binaries (installed if missing), in-process NATS JetStream and
+# filesystem storage under $(DATA_DIR). Ctrl-C stops it gracefully.
 run: build
+	$(SERVICES) install postgres
+	$(BIN) serve --embedded --data-dir $(DATA_DIR) $(SERVE_FLAGS)
+
+# One execution in-process, without the server.
+run-once: build
 	$(SERVICES) install postgres
 	$(BIN) run $(PIPELINE) --data-dir $(DATA_DIR) --payload '$(PAYLOAD)'
 
@@ -47,7 +54,8 @@ FUZZ_TARGETS := \
 	./orchestrator:FuzzPayloadCodec \
 	./queue/nats:FuzzHeaderCodec \
 	./adapters/web:FuzzParseSitemap \
-	./adapters/markdown:FuzzSegment
+	./adapters/markdown:FuzzSegment \
+	./cmd/factflow:FuzzSSEParse
 
 test-fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -78,12 +78,15 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newConfigCmd(), newRunCmd())
+	root.AddCommand(newConfigCmd(), newRunCmd(), newServeCmd(),
+		newExecutionCmd(), newPipelineCmd(), newStorageCmd(), newSystemCmd())
+	addClientFlags(root)
 	return root
 }
 
 func newConfigCmd() *cobra.Command {
 	c := &cobra.Command{Use: "config", Short: "Validate and manage pipeline configs"}
-	c.AddCommand(newConfigValidateCmd())
+	c.AddCommand(withRemoteValidation(newConfigValidateCmd()), newConfigCreateCmd(), newConfigListCmd(),
+		newConfigGetCmd(), newConfigEditCmd(), newConfigRunCmd(), newConfigDeleteCmd())
 	return c
 }

@@ -153,7 +153,7 @@ func (a *API) registerConfigs() {
 
 	type runIn struct {
 		ID              string          `path:"id" maxLength:"200" doc:"Config id (UUID) or name"`
-		Tag             string          `query:"tag" maxLength:"200" doc:"Unique alias of the new execution"`
+		Tag             string          `query:"tag" maxLength:"200" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" doc:"Unique alias of the new execution"`
 		SkipInitMessage bool            `query:"skip_init_message" doc:"Start the routes without publishing the init message"`
 		Body            *map[string]any `doc:"Fields merged into init_message.payload"`
 	}
