@@ -44,7 +44,10 @@ const (
 func newDocsSite(t *testing.T, opts docsSiteOptions) *docsSite {
 	t.Helper()
 	s := &docsSite{opts: opts, hits: map[string]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	// Assigned before the server starts: handlers read s.URL, and requests
+	// from another process give the race detector no ordering to see.
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Start()
 	t.Cleanup(s.Close)
 	return s
 }
