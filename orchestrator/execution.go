@@ -300,6 +300,7 @@ func (ex *Execution) finish(status store.ExecutionStatus, failure *ExecutionErro
 	// Per-route counts outlive the process in the record, so stats of a
 	// finished execution read the same as they did live.
 	info["routes"] = st.Routes
+	info["artefacts"] = st.Artefacts
 	ex.setStatus(status, reason, info)
 	ex.log.Info("execution finished", "status", status, "duration", time.Since(ex.startedAt).Round(time.Millisecond))
 }

@@ -32,6 +32,12 @@ type env struct {
 
 func newEnv(t *testing.T, mutate ...func(*container.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, api.Options{PollInterval: 200 * time.Millisecond}, mutate...)
+}
+
+// newEnvWith is newEnv with API options (the services are filled in).
+func newEnvWith(t *testing.T, opts api.Options, mutate ...func(*container.Config)) *env {
+	t.Helper()
 	natsURL := os.Getenv("FACTFLOW_TEST_NATS_URL")
 	require.NotEmpty(t, natsURL, "FACTFLOW_TEST_NATS_URL is not set: run `scripts/services.sh up nats` and eval its env")
 	cfg := container.Config{DataDir: t.TempDir(), DatabaseURL: storetest.URL(t), QueueURL: natsURL,
@@ -41,8 +47,9 @@ func newEnv(t *testing.T, mutate ...func(*container.Config)) *env {
 	}
 	c, err := container.Start(context.Background(), cfg)
 	require.NoError(t, err)
-	a, err := api.New(api.Options{DB: c.DB, Manager: c.Manager, Storage: c.Storage, Queue: c.Queue,
-		Registry: c.Registry, InstanceID: c.Instance.ID, Version: "test", PollInterval: 200 * time.Millisecond})
+	opts.DB, opts.Manager, opts.Storage, opts.Queue = c.DB, c.Manager, c.Storage, c.Queue
+	opts.Registry, opts.InstanceID, opts.Version = c.Registry, c.Instance.ID, "test"
+	a, err := api.New(opts)
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {

@@ -295,6 +295,9 @@ func (a *API) stats(ctx context.Context, ref string) (*ExecutionStats, error) {
 		out.Outstanding, out.Artefacts = st.Outstanding, st.Artefacts
 	} else if rs, ok := rec.ErrorInfo["routes"]; ok {
 		routes = decodeRoutes(rs)
+		if n, ok := rec.ErrorInfo["artefacts"].(float64); ok {
+			out.Artefacts = int64(n)
+		}
 	} else if ev, err := a.opts.DB.Events().Latest(ctx, rec.ID, store.EventProgress); err == nil {
 		routes = decodeRoutes(ev.Data["routes"])
 		out.LineageNotes = "route counts are from the last progress event (" + ev.CreatedAt.Format(time.RFC3339) + ")"

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/factflow/factflow/server/api"
 	"github.com/factflow/factflow/server/container"
 	"github.com/factflow/factflow/store"
+	"github.com/factflow/factflow/store/storetest"
 )
 
 func (e *env) openEvents(id, lastEventID, query string) *http.Response {
@@ -99,6 +101,7 @@ init_message: { route: scan, payload: { root: "PLACEHOLDER" } }
 	require.EqualValues(t, 3, byRoute["convert"].Completed)
 	require.Equal(t, "f.convert", byRoute["convert"].Queue)
 	require.EqualValues(t, 4, st.Totals.Completed)
+	require.EqualValues(t, 6, st.Artefacts, "a copy and a Markdown of each file, recorded when it ended")
 	require.Len(t, st.Adapters, 4, "one row per adapter of each route")
 	require.EqualValues(t, 1+3*3, st.LineageRows)
 	for _, a := range st.Adapters {
@@ -275,4 +278,62 @@ func TestCancelLimitsAndPause(t *testing.T) {
 	res.Body.Close()
 	require.NoError(t, err)
 	require.Contains(t, string(body), "event: status")
+}
+
+// Two servers share one database and broker: the one that does not run an
+// execution still streams its events (from the timeline, woken by polling
+// rather than by its own bus) and refuses to cancel what it does not own.
+func TestEventStreamFromAnotherInstance(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	shared := func(c *container.Config) { c.DatabaseURL = dbURL }
+	owner := newEnv(t, shared)
+	other := newEnv(t, shared)
+	owner.createConfig("quick", quickPipeline)
+
+	owner.call(http.MethodPatch, "/api/v1/pipelines/work", api.PipelineControl{State: "paused"}, http.StatusOK, nil)
+	var ex api.Execution
+	owner.call(http.MethodPost, "/api/v1/configs/quick/run?tag=elsewhere", nil, http.StatusCreated, &ex)
+
+	res := other.openEvents("elsewhere", "", "")
+	defer res.Body.Close()
+	n := 0
+	all := readEvents(t, res.Body, func(sseEvent) bool {
+		if n++; n == 1 {
+			// The stream is live on the other instance; now let it finish.
+			other.problem(other.do(http.MethodPost, "/api/v1/executions/elsewhere/cancel", nil), http.StatusConflict, api.CodeExecutionElsewhere)
+			owner.call(http.MethodPatch, "/api/v1/pipelines/work", api.PipelineControl{State: "running"}, http.StatusOK, nil)
+		}
+		return false
+	})
+	require.True(t, terminal(all[len(all)-1]), "the other instance's stream ends with the terminal status")
+
+	var tl api.Timeline
+	owner.call(http.MethodGet, "/api/v1/executions/"+ex.ID+"/timeline", nil, http.StatusOK, &tl)
+	require.Len(t, all, len(tl.Events))
+	for i := range all {
+		require.Equal(t, tl.Events[i].ID, all[i].ID)
+	}
+}
+
+// Idle streams carry heartbeat comments.
+func TestEventStreamHeartbeat(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, api.Options{HeartbeatInterval: 50 * time.Millisecond, PollInterval: time.Hour})
+	e.createConfig("quick", quickPipeline)
+	e.call(http.MethodPatch, "/api/v1/pipelines/work", api.PipelineControl{State: "paused"}, http.StatusOK, nil)
+	var ex api.Execution
+	e.call(http.MethodPost, "/api/v1/configs/quick/run", nil, http.StatusCreated, &ex)
+	res := e.openEvents(ex.ID, "", "")
+	sc := bufio.NewScanner(res.Body)
+	beats := 0
+	for beats < 3 && sc.Scan() {
+		if sc.Text() == ": heartbeat" {
+			beats++
+		}
+	}
+	res.Body.Close()
+	require.Equal(t, 3, beats)
+	e.call(http.MethodPost, "/api/v1/executions/"+ex.ID+"/cancel", nil, http.StatusAccepted, nil)
+	require.Equal(t, store.StatusCancelled, e.waitStatus(ex.ID, true).Status)
 }
