@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/factflow/factflow/store"
@@ -32,36 +31,10 @@ func newExecution(t testing.TB, db *store.DB) *store.Execution {
 	return e
 }
 
-// outage makes the database behind dbURL refuse connections and cuts the
-// open ones; the returned function (also run at cleanup) lets them back.
+// outage cuts the database off; see storetest.Outage.
 func outage(t testing.TB, dbURL string) (restore func()) {
 	t.Helper()
-	ctx := testCtx(t)
-	name := pgx.Identifier{storetest.DatabaseName(dbURL)}.Sanitize()
-	admin, err := pgx.Connect(ctx, storetest.AdminURL(t))
-	require.NoError(t, err)
-	defer admin.Close(ctx)
-	_, err = admin.Exec(ctx, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS false")
-	require.NoError(t, err)
-	_, err = admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-WHERE datname = $1 AND pid <> pg_backend_pid()`, storetest.DatabaseName(dbURL))
-	require.NoError(t, err)
-	restored := false
-	restore = func() {
-		if restored {
-			return
-		}
-		restored = true
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		admin, err := pgx.Connect(ctx, storetest.AdminURL(t))
-		require.NoError(t, err)
-		defer admin.Close(ctx)
-		_, err = admin.Exec(ctx, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS true")
-		require.NoError(t, err)
-	}
-	t.Cleanup(restore)
-	return restore
+	return storetest.Outage(t, dbURL)
 }
 
 // openFresh opens a separate pool, so that checks after an outage do not

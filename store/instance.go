@@ -42,20 +42,22 @@ func (db *DB) RegisterInstance(ctx context.Context) (*Instance, error) {
 	return &Instance{ID: id, conn: conn}, nil
 }
 
-// Close gives the lease up.
+// Close gives the lease up. It cannot fail in a way that matters: a lock
+// that cannot be released explicitly (the connection is already gone, or
+// the database is unreachable) goes with its session when the connection
+// closes.
 func (i *Instance) Close(ctx context.Context) error {
 	if i == nil || i.conn == nil {
 		return nil
 	}
 	// Unlock explicitly: the server releases a closed session's locks only
 	// once it notices the disconnect, and others should see it at once.
-	_, uerr := i.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
-	err := i.conn.Close(ctx)
-	i.conn = nil
-	if uerr != nil {
-		return fmt.Errorf("releasing the instance lease: %w", uerr)
+	if !i.conn.IsClosed() {
+		_, _ = i.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
 	}
-	return err
+	_ = i.conn.Close(ctx)
+	i.conn = nil
+	return nil
 }
 
 // Recovery is what RecoverOrphans did.

@@ -3,11 +3,14 @@ package api_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/factflow/factflow/server/api"
+	"github.com/factflow/factflow/server/container"
 	"github.com/factflow/factflow/store"
+	"github.com/factflow/factflow/store/storetest"
 )
 
 func TestConfigLifecycle(t *testing.T) {
@@ -194,4 +197,38 @@ func TestOpenAPIDocumentsEveryOperation(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, ops, 25)
+}
+
+// While the database is away, calls that need it answer 503 with a code
+// and a hint, health says which component is down, and everything works
+// again once it is back.
+func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	e := newEnv(t, func(c *container.Config) { c.DatabaseURL = dbURL })
+	e.createConfig("quick", quickPipeline)
+
+	restore := storetest.Outage(t, dbURL)
+	p := e.problem(e.do(http.MethodGet, "/api/v1/configs/quick", nil), http.StatusServiceUnavailable, api.CodeDatabaseDown)
+	require.NotEmpty(t, p.Hint)
+	e.problem(e.do(http.MethodGet, "/api/v1/executions", nil), http.StatusServiceUnavailable, api.CodeDatabaseDown)
+	var h api.Health
+	e.call(http.MethodGet, "/api/v1/system/health", nil, http.StatusOK, &h)
+	require.Equal(t, "unhealthy", h.Status)
+	for _, c := range h.Components {
+		if c.Name == "database" {
+			require.Equal(t, "unhealthy", c.Status)
+			require.NotEmpty(t, c.Message)
+		}
+	}
+
+	restore()
+	var got api.Config
+	require.Eventually(t, func() bool {
+		return e.do(http.MethodGet, "/api/v1/configs/quick", nil).status == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond)
+	e.call(http.MethodGet, "/api/v1/configs/quick", nil, http.StatusOK, &got)
+	require.Equal(t, "quick", got.Name)
+	e.call(http.MethodGet, "/api/v1/system/health", nil, http.StatusOK, &h)
+	require.Equal(t, "healthy", h.Status)
 }

@@ -3,10 +3,14 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/factflow/factflow/adapters"
 	"github.com/factflow/factflow/orchestrator"
@@ -32,6 +36,7 @@ const (
 	CodeObjectNotFound     = "OBJECT_NOT_FOUND"
 	CodeStorageKeyInvalid  = "STORAGE_KEY_INVALID"
 	CodeEventIDInvalid     = "EVENT_ID_INVALID"
+	CodeDatabaseDown       = "DATABASE_UNAVAILABLE"
 )
 
 // Error makes Problem an error.
@@ -167,6 +172,10 @@ func (a *API) fail(ctx context.Context, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return problem(http.StatusServiceUnavailable, CodeUnavailable, "the request was cancelled or timed out", "retry")
 	}
+	if databaseDown(err) {
+		return problem(http.StatusServiceUnavailable, CodeDatabaseDown, "the database cannot be reached",
+			"retry shortly; GET /api/v1/system/health shows the database's state")
+	}
 	var ce *adapters.CodedError
 	if errors.As(err, &ce) {
 		return problem(http.StatusBadRequest, ce.Code, err.Error(), ce.Hint)
@@ -174,4 +183,22 @@ func (a *API) fail(ctx context.Context, err error) error {
 	a.log.Error("request failed", "correlation_id", requestID(ctx), "error", err)
 	return problem(http.StatusInternalServerError, CodeInternal, "internal error; the server log has the details under this correlation_id",
 		"retry; if it persists, report the correlation_id")
+}
+
+// databaseDown recognises a database that cannot be reached or dropped the
+// connection, as opposed to one that refused a statement.
+func databaseDown(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// 08: connection exceptions; 57: operator intervention (shutdown,
+		// terminated backends); 53: insufficient resources.
+		c := pe.Code
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "57") || strings.HasPrefix(c, "53")
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err)
 }
