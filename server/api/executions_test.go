@@ -337,3 +337,20 @@ func TestEventStreamHeartbeat(t *testing.T) {
 	e.call(http.MethodPost, "/api/v1/executions/"+ex.ID+"/cancel", nil, http.StatusAccepted, nil)
 	require.Equal(t, store.StatusCancelled, e.waitStatus(ex.ID, true).Status)
 }
+
+// skip_init_message starts the routes without the seed: with nothing to do
+// the execution completes at once, having processed nothing.
+func TestRunSkipInit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.createConfig("quick", quickPipeline)
+	var ex api.Execution
+	e.call(http.MethodPost, "/api/v1/configs/quick/run?skip_init_message=true&tag=no-seed", nil, http.StatusCreated, &ex)
+	require.Empty(t, ex.RootCorrelationID, "no init message, no root correlation id")
+	done := e.waitStatus("no-seed", true)
+	require.Equal(t, store.StatusCompleted, done.Status)
+	var st api.ExecutionStats
+	e.call(http.MethodGet, "/api/v1/executions/no-seed/stats", nil, http.StatusOK, &st)
+	require.Zero(t, st.Totals.Received)
+	require.Zero(t, st.LineageRows)
+}
