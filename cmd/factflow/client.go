@@ -336,3 +336,15 @@ func addPageFlags(c *cobra.Command, limit, offset *int) {
 	c.Flags().IntVar(limit, "limit", 0, "items per page (server default when 0)")
 	c.Flags().IntVar(offset, "offset", 0, "items to skip")
 }
+
+// withClient adapts the body of a client command to cobra's RunE, building
+// the client from the command's flags first.
+func withClient(fn func(cmd *cobra.Command, cl *client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		cl, err := newClient(cmd)
+		if err != nil {
+			return err
+		}
+		return fn(cmd, cl, args)
+	}
+}

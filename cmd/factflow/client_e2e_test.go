@@ -21,9 +21,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/factflow/factflow/server/api"
+	"github.com/factflow/factflow/server/api/apitest"
 	"github.com/factflow/factflow/server/container"
 	"github.com/factflow/factflow/store"
-	"github.com/factflow/factflow/store/storetest"
 )
 
 // cliEnv is a real server for the client commands: the engine over an
@@ -37,22 +37,8 @@ type cliEnv struct {
 
 func newCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
-	c, err := container.Start(context.Background(), container.Config{
-		DataDir: t.TempDir(), DatabaseURL: storetest.URL(t), AllowPrivateTargets: true, ShutdownTimeout: 20 * time.Second,
-	})
-	require.NoError(t, err)
-	a, err := api.New(api.Options{DB: c.DB, Manager: c.Manager, Storage: c.Storage, Queue: c.Queue,
-		Registry: c.Registry, InstanceID: c.Instance.ID, Version: "test", PollInterval: 200 * time.Millisecond})
-	require.NoError(t, err)
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		require.NoError(t, c.Stop(ctx))
-	})
-	return &cliEnv{t: t, c: c, url: srv.URL}
+	s := apitest.Start(t, container.Config{}, api.Options{})
+	return &cliEnv{t: t, c: s.Container, url: s.URL}
 }
 
 // cli runs the CLI against the env's server.

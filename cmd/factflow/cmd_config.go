@@ -187,11 +187,7 @@ func newConfigListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List the configs stored on the server",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, _ []string) error {
 			q := pageQuery(limit, offset)
 			if all {
 				q.Set("include_inactive", "true")
@@ -211,7 +207,7 @@ func newConfigListCmd() *cobra.Command {
 				}
 				return pageFooter(w, page.Total, page.Offset, len(page.Items), page.HasMore)
 			})
-		},
+		}),
 	}
 	c.Flags().BoolVar(&all, "all", false, "include deleted (inactive) configs")
 	addPageFlags(c, &limit, &offset)
@@ -224,11 +220,7 @@ func newConfigGetCmd() *cobra.Command {
 		Use:   "get ID|NAME",
 		Short: "Show a config and its validation report",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			var cfg api.Config
 			if err := cl.get(cmd.Context(), "/configs/"+seg(args[0]), nil, &cfg); err != nil {
 				return exitFor(cmd.Context(), err)
@@ -256,7 +248,7 @@ func newConfigGetCmd() *cobra.Command {
 				}
 				return findingsNote(w, cfg)
 			})
-		},
+		}),
 	}
 	c.Flags().BoolVar(&rawYAML, "yaml", false, "print only the pipeline YAML")
 	return c
@@ -324,11 +316,7 @@ With --wait, waits like ` + "`factflow execution wait`" + ` and exits the same w
 		Example: `  factflow config run folder-ingest --set root=/srv/docs --wait
   factflow config run docs-ingest --payload @payload.json --tag nightly`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			mode, err := parseProgress(progress)
 			if err != nil {
 				return err
@@ -363,7 +351,7 @@ With --wait, waits like ` + "`factflow execution wait`" + ` and exits the same w
 				_, err := fmt.Fprintf(w, "execution %s of %s started (follow it with `factflow execution wait %s`)\n", ex.ID, ex.ConfigName, ex.ID)
 				return err
 			})
-		},
+		}),
 	}
 	f := c.Flags()
 	f.StringVar(&payload, "payload", "", "JSON object merged over init_message.payload; @FILE reads it from a file, @- from stdin")
@@ -444,11 +432,7 @@ func newConfigDeleteCmd() *cobra.Command {
 		Use:   "delete ID|NAME",
 		Short: "Delete (deactivate) a config; its executions are kept",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			if err := cl.call(cmd.Context(), http.MethodDelete, "/configs/"+seg(args[0]), nil, nil, nil); err != nil {
 				return exitFor(cmd.Context(), err)
 			}
@@ -457,6 +441,6 @@ func newConfigDeleteCmd() *cobra.Command {
 				_, err := fmt.Fprintf(w, "config %s deleted (deactivated; `config list --all` still shows it)\n", args[0])
 				return err
 			})
-		},
+		}),
 	}
 }

@@ -42,11 +42,7 @@ func newExecutionListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List executions, newest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, _ []string) error {
 			q := pageQuery(limit, offset)
 			if status != "" {
 				q.Set("status", status)
@@ -69,7 +65,7 @@ func newExecutionListCmd() *cobra.Command {
 				}
 				return pageFooter(w, page.Total, page.Offset, len(page.Items), page.HasMore)
 			})
-		},
+		}),
 	}
 	c.Flags().StringVar(&status, "status", "", "only executions in this status (pending, running, completed, failed, cancelling, cancelled, interrupted)")
 	c.Flags().StringVar(&config, "config", "", "only executions of this config (id)")
@@ -107,17 +103,13 @@ func newExecutionGetCmd() *cobra.Command {
 		Use:   "get ID|TAG",
 		Short: "Show an execution",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			var ex api.Execution
 			if err := cl.get(cmd.Context(), "/executions/"+seg(args[0]), nil, &ex); err != nil {
 				return exitFor(cmd.Context(), err)
 			}
 			return render(cmd.OutOrStdout(), cl.output, ex, func(w io.Writer) error { return executionTable(w, ex) })
-		},
+		}),
 	}
 }
 
@@ -196,17 +188,13 @@ terminal. --timeout bounds the wait (default 1h).
 Exit codes: 0 completed, 1 failed or cancelled, 3 server unreachable,
 4 timed out, 5 interrupted (the execution keeps running on the server).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			mode, err := parseProgress(progress)
 			if err != nil {
 				return err
 			}
 			return waitExecution(cmd, cl, args[0], mode)
-		},
+		}),
 	}
 	addProgressFlag(c, &progress)
 	return c
@@ -360,11 +348,7 @@ from its first event until it ends. Resumes after a dropped connection
 without repeating events. --detail stages adds one event per message per
 adapter. Exit codes as for wait.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			switch detail {
 			case "", "stages":
 			default:
@@ -397,7 +381,7 @@ adapter. Exit codes as for wait.`,
 				return waitErr(ctx, wctx, timeout, ex.ID, string(ex.Status), err)
 			}
 			return outcome(end)
-		},
+		}),
 	}
 	c.Flags().StringVar(&detail, "detail", "", "more events: stages (one per message per adapter)")
 	return c
@@ -408,11 +392,7 @@ func newExecutionCancelCmd() *cobra.Command {
 		Use:   "cancel ID|TAG",
 		Short: "Cancel a running execution",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			var res api.CancelResult
 			if err := cl.call(cmd.Context(), http.MethodPost, "/executions/"+seg(args[0])+"/cancel", nil, nil, &res); err != nil {
 				return exitFor(cmd.Context(), err)
@@ -421,7 +401,7 @@ func newExecutionCancelCmd() *cobra.Command {
 				_, err := fmt.Fprintf(w, "execution %s %s (follow it with `factflow execution wait %s`)\n", res.ID, res.Status, res.ID)
 				return err
 			})
-		},
+		}),
 	}
 }
 
@@ -431,17 +411,13 @@ func executionView[T any](use, short string, table func(io.Writer, T) error) *co
 		Use:   use + " ID|TAG",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			var v T
 			if err := cl.get(cmd.Context(), "/executions/"+seg(args[0])+"/"+use, nil, &v); err != nil {
 				return exitFor(cmd.Context(), err)
 			}
 			return render(cmd.OutOrStdout(), cl.output, v, func(w io.Writer) error { return table(w, v) })
-		},
+		}),
 	}
 }
 

@@ -28,11 +28,7 @@ func newPipelineListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List the routes that were ever paused or resumed, with their state",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, _ []string) error {
 			var page api.Page[api.RouteState]
 			if err := cl.get(cmd.Context(), "/pipelines", nil, &page); err != nil {
 				return exitFor(cmd.Context(), err)
@@ -45,7 +41,7 @@ func newPipelineListCmd() *cobra.Command {
 				}
 				return tw.Flush()
 			})
-		},
+		}),
 	}
 }
 
@@ -54,11 +50,7 @@ func newPipelineControlCmd(verb string, state store.RouteStateValue) *cobra.Comm
 		Use:   verb + " ROUTE",
 		Short: fmt.Sprintf("%s a route key in running and later executions", map[string]string{"pause": "Pause", "resume": "Resume"}[verb]),
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			var res api.PipelineControlResult
 			body := api.PipelineControl{State: string(state)}
 			if err := cl.call(cmd.Context(), http.MethodPatch, "/pipelines/"+seg(args[0]), nil, body, &res); err != nil {
@@ -72,6 +64,6 @@ func newPipelineControlCmd(verb string, state store.RouteStateValue) *cobra.Comm
 				_, err := fmt.Fprintln(w, msg)
 				return err
 			})
-		},
+		}),
 	}
 }

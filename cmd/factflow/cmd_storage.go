@@ -29,11 +29,7 @@ func newStorageListCmd() *cobra.Command {
 		Example: `  factflow storage list --prefix executions/ --delimiter /
   factflow storage list --prefix executions/0190c6c2-…/`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, _ []string) error {
 			q := pageQuery(limit, offset)
 			if prefix != "" {
 				q.Set("prefix", prefix)
@@ -59,7 +55,7 @@ func newStorageListCmd() *cobra.Command {
 				}
 				return pageFooter(w, list.Total, list.Offset, len(list.Items), list.HasMore)
 			})
-		},
+		}),
 	}
 	c.Flags().StringVar(&prefix, "prefix", "", "only keys starting with this")
 	c.Flags().StringVar(&delimiter, "delimiter", "", `"/" groups deeper keys into folders`)
@@ -73,11 +69,7 @@ func newStorageGetCmd() *cobra.Command {
 		Use:   "get KEY",
 		Short: "Write an object's bytes to stdout or a file",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			key := args[0]
 			if out == "" || out == "-" {
 				_, err := cl.download(cmd.Context(), "/storage/objects/"+seg(key), cmd.OutOrStdout())
@@ -91,7 +83,7 @@ func newStorageGetCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%s) to %s\n", key, humanBytes(n), out)
 			}
 			return nil
-		},
+		}),
 	}
 	c.Flags().StringVarP(&out, "out", "o", "", "write to this file instead of stdout")
 	return c
@@ -123,11 +115,7 @@ func newStorageMetadataCmd() *cobra.Command {
 		Use:   "metadata KEY",
 		Short: "Show an object's size, type and metadata (provenance)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
 			var m api.ObjectMetadata
 			if err := cl.get(cmd.Context(), "/storage/objects/"+seg(args[0])+"/metadata", nil, &m); err != nil {
 				return exitFor(cmd.Context(), err)
@@ -143,6 +131,6 @@ func newStorageMetadataCmd() *cobra.Command {
 				fmt.Fprintln(w, "Metadata:")
 				return mapLines(w, "  ", m.Metadata)
 			})
-		},
+		}),
 	}
 }

@@ -27,16 +27,12 @@ func newSystemHealthCmd() *cobra.Command {
 		Long: `Show the health of the server and of each component it depends on.
 Exit codes: 0 healthy or degraded, 1 unhealthy, 3 unreachable.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(func(cmd *cobra.Command, cl *client, _ []string) error {
 			var h api.Health
 			if err := cl.get(cmd.Context(), "/system/health", nil, &h); err != nil {
 				return exitFor(cmd.Context(), err)
 			}
-			err = render(cmd.OutOrStdout(), cl.output, h, func(w io.Writer) error {
+			err := render(cmd.OutOrStdout(), cl.output, h, func(w io.Writer) error {
 				uptime := (time.Duration(h.UptimeSeconds) * time.Second).String()
 				fmt.Fprintf(w, "%s: %s (version %s, up %s)\n\n", cl.base, h.Status, h.Version, uptime)
 				tw := newTable(w)
@@ -53,7 +49,7 @@ Exit codes: 0 healthy or degraded, 1 unhealthy, 3 unreachable.`,
 				return withExit(exitFailed, errors.New(unhealthyParts(h)))
 			}
 			return nil
-		},
+		}),
 	}
 }
 

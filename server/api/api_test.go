@@ -3,11 +3,9 @@ package api_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/factflow/factflow/server/api"
+	"github.com/factflow/factflow/server/api/apitest"
 	"github.com/factflow/factflow/server/container"
-	"github.com/factflow/factflow/store/storetest"
 )
 
 // env is a real server: the engine, PostgreSQL, NATS and filesystem
@@ -26,7 +24,6 @@ import (
 type env struct {
 	t   *testing.T
 	c   *container.Container
-	srv *httptest.Server
 	url string
 }
 
@@ -40,26 +37,12 @@ func newEnvWith(t *testing.T, opts api.Options, mutate ...func(*container.Config
 	t.Helper()
 	natsURL := os.Getenv("FACTFLOW_TEST_NATS_URL")
 	require.NotEmpty(t, natsURL, "FACTFLOW_TEST_NATS_URL is not set: run `scripts/services.sh up nats` and eval its env")
-	cfg := container.Config{DataDir: t.TempDir(), DatabaseURL: storetest.URL(t), QueueURL: natsURL,
-		AllowPrivateTargets: true, ShutdownTimeout: 20 * time.Second}
+	cfg := container.Config{QueueURL: natsURL}
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	c, err := container.Start(context.Background(), cfg)
-	require.NoError(t, err)
-	opts.DB, opts.Manager, opts.Storage, opts.Queue = c.DB, c.Manager, c.Storage, c.Queue
-	opts.Registry, opts.InstanceID, opts.Version = c.Registry, c.Instance.ID, "test"
-	a, err := api.New(opts)
-	require.NoError(t, err)
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		require.NoError(t, c.Stop(ctx))
-	})
-	return &env{t: t, c: c, srv: srv, url: srv.URL}
+	s := apitest.Start(t, cfg, opts)
+	return &env{t: t, c: s.Container, url: s.URL}
 }
 
 type response struct {
