@@ -67,6 +67,12 @@ test-fuzz:
 bench: build services-up
 	eval "$$($(SERVICES) env)"; $(GO) run ./bench/pipeline $(BENCH_FLAGS)
 
+# Start time, idle memory and request rate of `factflow serve`, beside a bare
+# net/http + pgx baseline; see bench/RESULTS.md.
+bench-server: build services-up
+	$(SERVICES) install postgres
+	eval "$$($(SERVICES) env)"; $(GO) run ./bench/server -bin $(BIN) $(BENCH_SERVER_FLAGS)
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

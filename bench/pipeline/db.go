@@ -12,60 +12,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/factflow/factflow/bench/internal/scratchdb"
 )
-
-// envAdminURL names the variable holding the administrative PostgreSQL URL
-// (the one store/storetest reads too).
-const envAdminURL = "FACTFLOW_TEST_DATABASE_URL"
-
-// adminURL is the administrative PostgreSQL URL the benchmark creates its
-// own database with (the one the test services provide).
-func adminURL() (string, error) {
-	u := os.Getenv(envAdminURL)
-	if u == "" {
-		return "", fmt.Errorf("%s is not set: run `make bench`, or start PostgreSQL with "+
-			"`scripts/services.sh up postgres` and `eval \"$(scripts/services.sh env)\"`", envAdminURL)
-	}
-	return u, nil
-}
-
-// createDatabase creates an empty database for this run and returns its
-// URL and a function that drops it (connections and all).
-func createDatabase(ctx context.Context, admin string) (string, func(), error) {
-	base, err := url.Parse(admin)
-	if err != nil || (base.Scheme != "postgres" && base.Scheme != "postgresql") {
-		return "", nil, fmt.Errorf("%s must be a postgres:// URL", envAdminURL)
-	}
-	var suffix [6]byte
-	_, _ = rand.Read(suffix[:])
-	name := "factflow_bench_" + hex.EncodeToString(suffix[:])
-
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connecting to the server given by %s: %w", envAdminURL, err)
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	_ = conn.Close(ctx)
-	if err != nil {
-		return "", nil, fmt.Errorf("creating database %s: %w", name, err)
-	}
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "dropping database %s: %v\n", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			fmt.Fprintf(os.Stderr, "dropping database %s: %v\n", name, err)
-		}
-	}
-	u := *base
-	u.Path = "/" + name
-	return u.String(), drop, nil
-}
 
 func newRunID() string {
 	var b [6]byte
@@ -86,7 +35,7 @@ type dbCPU struct {
 func openDBCPU(ctx context.Context, admin, dbURL string) (*dbCPU, error) {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the server given by %s: %w", envAdminURL, err)
+		return nil, fmt.Errorf("connecting to the server given by %s: %w", scratchdb.EnvAdminURL, err)
 	}
 	u, _ := url.Parse(dbURL)
 	return &dbCPU{conn: conn, name: strings.TrimPrefix(u.Path, "/")}, nil

@@ -12,6 +12,9 @@ import (
 	"runtime/pprof"
 	"slices"
 	"time"
+
+	"github.com/factflow/factflow/bench/internal/hostload"
+	"github.com/factflow/factflow/bench/internal/scratchdb"
 )
 
 // Modes of a run.
@@ -70,11 +73,11 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	admin := cfg.AdminURL
 	if admin == "" {
 		var err error
-		if admin, err = adminURL(); err != nil {
+		if admin, err = scratchdb.AdminURL("bench"); err != nil {
 			return err
 		}
 	}
-	dbURL, dropDB, err := createDatabase(ctx, admin)
+	dbURL, dropDB, err := scratchdb.Create(ctx, admin, "factflow_bench_")
 	if err != nil {
 		return err
 	}
@@ -195,7 +198,7 @@ func (h *harness) runOne(ctx context.Context, round int, variant, mode string) (
 	// Start every run from a collected heap, so one variant's garbage is
 	// not collected on the next one's time.
 	runtime.GC()
-	res := result{Round: round, Mode: mode, Variant: variant, N: n, Load1: loadAvg1()}
+	res := result{Round: round, Mode: mode, Variant: variant, N: n, Load1: hostload.LoadAvg1()}
 	dbBefore := h.db.sample(rctx)
 	s := startSampler()
 	var rec *recorder
@@ -217,7 +220,7 @@ func (h *harness) runOne(ctx context.Context, round int, variant, mode string) (
 		err = fmt.Errorf("unknown variant %q", variant)
 	}
 	cpu, load := s.stop()
-	res.CPU, res.Busy, res.Steal = cpu, load.busy, load.steal
+	res.CPU, res.Busy, res.Steal = cpu, load.Busy, load.Steal
 	res.DBCPU = dbCPUBetween(dbBefore, h.db.sample(rctx))
 	if err != nil {
 		return res, err
@@ -230,8 +233,8 @@ func (h *harness) runOne(ctx context.Context, round int, variant, mode string) (
 		res.Rate = float64(n) / res.Elapsed.Seconds()
 	}
 	res.lat = rec.latencies()
-	res.P50, res.P99 = percentile(res.lat, 0.50), percentile(res.lat, 0.99)
-	res.Max = percentile(res.lat, 1)
+	res.P50, res.P99 = hostload.Percentile(res.lat, 0.50), hostload.Percentile(res.lat, 0.99)
+	res.Max = hostload.Percentile(res.lat, 1)
 	res.Duplicates = rec.extra.Load()
 	res.ClientErrors = rec.clientErrors.Load()
 

@@ -119,17 +119,6 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-func TestPercentileAndMedian(t *testing.T) {
-	sorted := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	require.Equal(t, time.Duration(5), percentile(sorted, 0.5))
-	require.Equal(t, time.Duration(10), percentile(sorted, 0.99))
-	require.Equal(t, time.Duration(10), percentile(sorted, 1))
-	require.Equal(t, time.Duration(1), percentile(sorted, 0))
-	require.Zero(t, percentile(nil, 0.5))
-	require.InDelta(t, 2.5, median([]float64{4, 1, 3, 2}), 1e-9)
-	require.InDelta(t, 3, median([]float64{5, 3, 1}), 1e-9)
-}
-
 func TestRecorderCountsDuplicatesAndCloses(t *testing.T) {
 	r := newRecorder(2)
 	r.begin(time.Now())

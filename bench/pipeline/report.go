@@ -18,6 +18,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/factflow/factflow/bench/internal/hostload"
 )
 
 // environment describes the machine and build a run measured.
@@ -116,7 +118,7 @@ func (s summary) medianOf(f func(result) float64) float64 {
 	for i, r := range s.rounds {
 		v[i] = f(r)
 	}
-	return median(v)
+	return hostload.Median(v)
 }
 
 // pairedRatios divides each round's rate by the baseline's rate in the same
@@ -162,18 +164,18 @@ func printReport(w io.Writer, cfg config, results []result) {
 		if base != nil && s.variant != varBare3 {
 			rs := pairedRatios(s, *base)
 			if len(rs) > 0 {
-				ratio = fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*median(rs), 100*slices.Min(rs), 100*slices.Max(rs))
+				ratio = fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*hostload.Median(rs), 100*slices.Min(rs), 100*slices.Max(rs))
 			}
 			if a, ok := aims[s.variant]; ok && len(rs) > 0 {
 				verdict := "met"
-				if median(rs) < a {
+				if hostload.Median(rs) < a {
 					verdict = "not met"
 				}
 				aim = fmt.Sprintf("≥ %.0f%%: %s", 100*a, verdict)
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%.0f–%.0f\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t\n",
-			s.variant, median(s.rates), slices.Min(s.rates), slices.Max(s.rates), ratio, aim,
+			s.variant, hostload.Median(s.rates), slices.Min(s.rates), slices.Max(s.rates), ratio, aim,
 			s.medianOf(func(r result) float64 { return perMsg(r.CPU, r.N) }),
 			s.medianOf(func(r result) float64 { return perMsg(r.DBCPU, r.N) }),
 			fmtMS(s.medianOf(func(r result) float64 { return float64(r.P50) })),
@@ -199,8 +201,8 @@ func printReport(w io.Writer, cfg config, results []result) {
 				all = append(all, r.lat...)
 			}
 			slices.Sort(all)
-			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t\n", s.variant, median(s.rates),
-				ms(percentile(all, 0.5)), ms(percentile(all, 0.99)), ms(percentile(all, 1)))
+			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t\n", s.variant, hostload.Median(s.rates),
+				ms(hostload.Percentile(all, 0.5)), ms(hostload.Percentile(all, 0.99)), ms(hostload.Percentile(all, 1)))
 			if n := notes(s.rounds); n != "" {
 				footnotes = append(footnotes, s.variant+": "+n)
 			}
@@ -219,8 +221,8 @@ func printReport(w io.Writer, cfg config, results []result) {
 	}
 	if len(busy) > 0 {
 		fmt.Fprintf(w, "\nMachine during measured runs: busy %.0f%% (median; %.0f–%.0f%%), hypervisor steal %.1f%% (max %.1f%%), 1-min load %.2f–%.2f\n",
-			100*median(busy), 100*slices.Min(busy), 100*slices.Max(busy),
-			100*median(steal), 100*slices.Max(steal), slices.Min(load), slices.Max(load))
+			100*hostload.Median(busy), 100*slices.Min(busy), 100*slices.Max(busy),
+			100*hostload.Median(steal), 100*slices.Max(steal), slices.Min(load), slices.Max(load))
 	}
 }
 
@@ -247,7 +249,7 @@ func notes(rounds []result) string {
 		parts = append(parts, fmt.Sprintf("%d client errors (see stderr)", clientErrs))
 	}
 	if written > 0 || dropped > 0 {
-		parts = append(parts, fmt.Sprintf("%d lineage rows written, %d dropped; all written %s ms (median) after the last arrival", written, dropped, fmtMS(median(tail))))
+		parts = append(parts, fmt.Sprintf("%d lineage rows written, %d dropped; all written %s ms (median) after the last arrival", written, dropped, fmtMS(hostload.Median(tail))))
 	}
 	return strings.Join(parts, "; ")
 }
