@@ -46,7 +46,7 @@ type Execution struct {
 	// eventMu serialises the timeline: an event's UUIDv7 is drawn, the event
 	// persisted and published under it, so ids, commits and bus order agree
 	// and a stream resuming after an id misses nothing.
-	eventMu sync.Mutex
+	eventMu   sync.Mutex
 	artefacts atomic.Int64
 
 	stopOnce  sync.Once
