@@ -665,3 +665,47 @@ func TestClientWatchResumesDroppedStream(t *testing.T) {
 		require.True(t, strings.HasPrefix(ua, "factflow-cli/"), ua)
 	}
 }
+
+// watch --detail stages prints the per-message stage events among the
+// stored ones, without letting them disturb deduplication or resumption.
+func TestClientWatchStages(t *testing.T) {
+	t.Parallel()
+	e := newCLIEnv(t)
+	res := e.cli("config", "create", "-f", writeFile(t, "held.yaml", pausedYAML))
+	require.Equal(t, exitOK, res.code, res)
+	res = e.cli("pipeline", "pause", "later")
+	require.Equal(t, exitOK, res.code, res)
+	ex := decoded[api.Execution](t, e.cli("config", "run", "held", "--payload", sixURLs, "--output", "json"))
+
+	done := make(chan runResult, 1)
+	go func() {
+		r, _ := cliBounded(context.Background(), "execution", "watch", ex.ID, "--detail", "stages",
+			"--output", "json", "--server", e.url)
+		done <- r
+	}()
+	waitFor(t, 30*time.Second, "the watcher to subscribe to stages", e.c.Manager.Bus().WantsStages)
+	res = e.cli("pipeline", "resume", "later")
+	require.Equal(t, exitOK, res.code, res)
+
+	var watched runResult
+	select {
+	case watched = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("watch did not end")
+	}
+	require.Equal(t, exitOK, watched.code, watched)
+	evs := jsonEvents(t, watched.stdout)
+	var stored []api.Event
+	stages := 0
+	for _, ev := range evs {
+		if ev.Type == store.EventStage {
+			stages++
+			require.Equal(t, ex.ID, ev.ExecutionID)
+			continue
+		}
+		stored = append(stored, ev)
+	}
+	require.GreaterOrEqual(t, stages, 6, "a stage event per message of the resumed route at least:\n%s", watched.stdout)
+	tl := decoded[api.Timeline](t, e.cli("execution", "timeline", ex.ID, "--output", "json"))
+	require.Equal(t, eventIDs(tl.Events), eventIDs(stored), "every stored event once, in order")
+}

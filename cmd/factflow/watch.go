@@ -278,14 +278,6 @@ func (f *follower) stream(ctx context.Context) (progressed bool, err error) {
 		if err != nil {
 			return progressed, errStreamGone
 		}
-		if sev.ID != "" {
-			if _, dup := f.seen[sev.ID]; dup {
-				continue
-			}
-			f.seen[sev.ID] = struct{}{}
-			f.lastID = sev.ID
-		}
-		progressed = true
 		var ev api.Event
 		if err := json.Unmarshal([]byte(sev.Data), &ev); err != nil {
 			return progressed, fmt.Errorf("event %s of the stream is not JSON: %w", sev.ID, err)
@@ -293,6 +285,18 @@ func (f *follower) stream(ctx context.Context) (progressed bool, err error) {
 		if ev.Type == "" {
 			ev.Type = sev.Type
 		}
+		// Stage events come without an SSE id (they are not stored and
+		// cannot be resumed), so the stream's last id still names the
+		// event before them: they are neither deduplicated nor a resume
+		// point.
+		if ev.Type != store.EventStage && sev.ID != "" {
+			if _, dup := f.seen[sev.ID]; dup {
+				continue
+			}
+			f.seen[sev.ID] = struct{}{}
+			f.lastID = sev.ID
+		}
+		progressed = true
 		if f.onEvent != nil {
 			if err := f.onEvent(ev); err != nil {
 				return progressed, err
