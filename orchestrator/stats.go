@@ -72,6 +72,7 @@ func (s Stats) Totals() RouteStats {
 		t.Duplicates += r.Duplicates
 		t.Emitted += r.Emitted
 		t.InFlight += r.InFlight
+		t.Rate += r.Rate
 	}
 	return t
 }

@@ -67,19 +67,7 @@ func validateRemote(cmd *cobra.Command, path string) error {
 		}
 		reports = append(reports, pipeline.FileReport{File: f, Report: &pipeline.Report{Findings: rep.Findings}})
 	}
-	w := cmd.OutOrStdout()
-	if output == "json" {
-		err = writeValidationJSON(w, reports)
-	} else {
-		err = writeValidationText(w, reports)
-	}
-	if err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	if failed := invalidFiles(reports); failed > 0 {
-		return withExit(exitFailed, fmt.Errorf("%d of %d pipeline files have errors", failed, len(reports)))
-	}
-	return nil
+	return reportValidation(cmd.OutOrStdout(), output, reports)
 }
 
 // pipelineFiles lists path, or the pipeline files under it, as the local

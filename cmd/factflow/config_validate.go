@@ -39,19 +39,7 @@ has errors, 2 for usage errors (such as a missing path).`,
 			if err != nil {
 				return withExit(exitUsage, err)
 			}
-			w := cmd.OutOrStdout()
-			if output == "json" {
-				err = writeValidationJSON(w, reports)
-			} else {
-				err = writeValidationText(w, reports)
-			}
-			if err != nil {
-				return fmt.Errorf("writing the report: %w", err)
-			}
-			if failed := invalidFiles(reports); failed > 0 {
-				return withExit(exitFailed, fmt.Errorf("%d of %d pipeline files have errors", failed, len(reports)))
-			}
-			return nil
+			return reportValidation(cmd.OutOrStdout(), output, reports)
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -114,4 +102,22 @@ func countOf(n int, word string) string {
 		return fmt.Sprintf("1 %s", word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// reportValidation prints reports as text or JSON; any file with errors
+// makes it an exit-1 error.
+func reportValidation(w io.Writer, output string, reports []pipeline.FileReport) error {
+	var err error
+	if output == "json" {
+		err = writeValidationJSON(w, reports)
+	} else {
+		err = writeValidationText(w, reports)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if failed := invalidFiles(reports); failed > 0 {
+		return withExit(exitFailed, fmt.Errorf("%d of %d pipeline files have errors", failed, len(reports)))
+	}
+	return nil
 }

@@ -310,23 +310,17 @@ func (a *API) stats(ctx context.Context, ref string) (*ExecutionStats, error) {
 		}
 	}
 	for _, r := range routes {
-		rs := RouteStats{RouteID: r.Route, Queue: queues[r.Route], Live: live, Received: r.Received, Completed: r.Completed,
-			Failed: r.Failed, Retried: r.Retried, DeadLettered: r.DeadLettered, Skipped: r.Skipped, Emitted: r.Emitted,
-			InFlight: r.InFlight, Paused: r.Paused, Rate: r.Rate, AvgDurationMS: avgByRoute[r.Route]}
-		out.Routes = append(out.Routes, rs)
-		t := &out.Totals
-		t.Received += rs.Received
-		t.Completed += rs.Completed
-		t.Failed += rs.Failed
-		t.Retried += rs.Retried
-		t.DeadLettered += rs.DeadLettered
-		t.Skipped += rs.Skipped
-		t.Emitted += rs.Emitted
-		t.InFlight += rs.InFlight
-		t.Rate += rs.Rate
+		out.Routes = append(out.Routes, routeStatsOf(r, queues[r.Route], live, avgByRoute[r.Route]))
 	}
-	out.Totals.RouteID, out.Totals.Live = "*", live
+	out.Totals = routeStatsOf(orchestrator.Stats{Routes: routes}.Totals(), "", live, 0)
+	out.Totals.RouteID = "*"
 	return out, nil
+}
+
+func routeStatsOf(r orchestrator.RouteStats, queue string, live bool, avgMS float64) RouteStats {
+	return RouteStats{RouteID: r.Route, Queue: queue, Live: live, Received: r.Received, Completed: r.Completed,
+		Failed: r.Failed, Retried: r.Retried, DeadLettered: r.DeadLettered, Skipped: r.Skipped, Emitted: r.Emitted,
+		InFlight: r.InFlight, Paused: r.Paused, Rate: r.Rate, AvgDurationMS: avgMS}
 }
 
 // decodeRoutes reads route counts back from a JSON document.
