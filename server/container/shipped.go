@@ -165,15 +165,10 @@ func describeInvalid(source string, r *pipeline.Report) string {
 	return source + ": " + describeFindings(r.Findings)
 }
 
-// describeFindings lists the error findings, a few at most.
+// describeFindings names the first error findings (as Report.Err does).
 func describeFindings(findings []pipeline.Finding) string {
-	const shown = 3
-	var errs []string
-	for _, f := range (&pipeline.Report{Findings: findings}).Errors() {
-		errs = append(errs, f.String())
+	if err := (&pipeline.Report{Findings: findings}).Err(); err != nil {
+		return err.Error()
 	}
-	if len(errs) > shown {
-		return strings.Join(errs[:shown], "; ") + fmt.Sprintf("; and %d more", len(errs)-shown)
-	}
-	return strings.Join(errs, "; ")
+	return ""
 }
