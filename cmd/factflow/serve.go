@@ -209,8 +209,9 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 	go func() { served <- srv.Serve(ln) }()
 
 	url := "http://" + net.JoinHostPort(strings.Trim(cfg.Server.Host, "[]"), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-	fmt.Fprintf(stdout, "Factflow is serving on %s\n", url)
-	fmt.Fprintf(stdout, "  data dir: %s\n  database: %s\n", c.DataDir(), describeDatabase(c, cfg))
+	// One write, so whoever reads the URL line reads the rest with it.
+	fmt.Fprintf(stdout, "Factflow is serving on %s\n  data dir: %s\n  database: %s\n",
+		url, c.DataDir(), describeDatabase(c, cfg))
 	log.Info("serving", "url", url, "docs", url+"/docs", "pipelines", pipelines,
 		"startup", time.Since(started).Round(time.Millisecond))
 

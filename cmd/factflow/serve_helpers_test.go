@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +50,9 @@ func startServe(t *testing.T, bin string, env []string, args ...string) *servePr
 	})
 	waitFor(t, 2*time.Minute, "the server's URL line", func() bool {
 		p.requireRunning()
-		if m := serveURLRe.FindStringSubmatch(p.stdout.String()); m != nil {
+		// The URL line and the two lines after it are printed together.
+		out := p.stdout.String()
+		if m := serveURLRe.FindStringSubmatch(out); m != nil && strings.Contains(out, "\n  database: ") {
 			p.url = m[1]
 			return true
 		}
