@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"time"
 
 	"github.com/factflow/factflow/store"
 )
@@ -12,6 +13,10 @@ import (
 // ExecutionRecorder persists executions and their status transitions.
 type ExecutionRecorder interface {
 	Create(ctx context.Context, e *store.Execution) error
+	// CreateIdempotent creates e unless an execution with its idempotency
+	// key was created within the window; then e becomes that one and
+	// created is false. Concurrent calls with one key create once.
+	CreateIdempotent(ctx context.Context, e *store.Execution, within time.Duration) (created bool, err error)
 	// SetStatus persists a legal transition together with its timeline
 	// event, which it returns for publishing.
 	SetStatus(ctx context.Context, id string, status store.ExecutionStatus, reason string, errorInfo map[string]any) (*store.StatusChange, error)

@@ -3,6 +3,8 @@ package orchestrator
 import (
 	"errors"
 	"fmt"
+
+	"github.com/factflow/factflow/store"
 )
 
 var (
@@ -23,6 +25,16 @@ var (
 	errCancelled = errors.New("execution cancelled")
 	errShutdown  = errors.New("process shutting down")
 )
+
+// DuplicateStartError: a start carried an idempotency key already used
+// within the window; nothing new was started.
+type DuplicateStartError struct {
+	Execution *store.Execution // the execution the key started
+}
+
+func (e *DuplicateStartError) Error() string {
+	return fmt.Sprintf("idempotency key %q already started execution %s", e.Execution.IdempotencyKey, e.Execution.ID)
+}
 
 // ExecutionError is why an execution failed; it becomes error_info.
 type ExecutionError struct {

@@ -139,11 +139,20 @@ type StartRequest struct {
 	Tag               string
 	Metadata          map[string]any
 	IdempotencyKey    string
+	// IdempotencyWindow is how long IdempotencyKey maps to the execution
+	// it started (default DefaultIdempotencyWindow).
+	IdempotencyWindow time.Duration
 	SkipInit          bool
 	ParentExecutionID string
 }
 
-// Start creates an execution and runs it in the background.
+// DefaultIdempotencyWindow is how long an idempotency key maps to the
+// execution it started.
+const DefaultIdempotencyWindow = 10 * time.Minute
+
+// Start creates an execution and runs it in the background. A start whose
+// idempotency key was used within the window starts nothing and returns a
+// *DuplicateStartError naming the first execution.
 func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, error) {
 	p := req.Pipeline
 	if p == nil {
@@ -214,7 +223,21 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		OwnerID:           m.opts.InstanceID,
 		CreatedAt:         time.Now().UTC(),
 	}
-	if err := m.opts.Executions.Create(ctx, rec); err != nil {
+	if req.IdempotencyKey != "" {
+		window := req.IdempotencyWindow
+		if window <= 0 {
+			window = DefaultIdempotencyWindow
+		}
+		created, err := m.opts.Executions.CreateIdempotent(ctx, rec, window)
+		if err != nil {
+			ex.closeAllAdapters()
+			return nil, fmt.Errorf("recording execution: %w", err)
+		}
+		if !created {
+			ex.closeAllAdapters()
+			return nil, &DuplicateStartError{Execution: rec}
+		}
+	} else if err := m.opts.Executions.Create(ctx, rec); err != nil {
 		ex.closeAllAdapters()
 		return nil, fmt.Errorf("recording execution: %w", err)
 	}

@@ -109,6 +109,7 @@ func New(opts Options) (*API, error) {
 	a.registerEvents()
 	a.registerPipelines()
 	a.registerStorage()
+	a.registerDeadLetters()
 
 	a.handler = a.withRequestID(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
 	return a, nil

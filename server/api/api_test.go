@@ -197,3 +197,5 @@ func writeFolder(t *testing.T, files map[string]string) string {
 	}
 	return dir
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -144,6 +144,26 @@ func (a *API) registerConfigs() {
 		return nil, nil
 	})
 
+	huma.Register(a.huma, op(http.MethodGet, "/configs/{id}/versions", "list-config-versions",
+		"Every YAML a config has had, oldest first, each with its validation report against today's adapters", "configs"),
+		func(ctx context.Context, in *configRef) (*struct{ Body ConfigVersions }, error) {
+			c, err := a.resolveConfig(ctx, in.ID)
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			vs, err := a.opts.DB.Configs().Versions(ctx, c.ID)
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			out := ConfigVersions{ConfigID: c.ID, Current: c.Version, Items: make([]ConfigVersion, 0, len(vs))}
+			for _, v := range vs {
+				_, rep := a.load(v.YAML)
+				out.Items = append(out.Items, ConfigVersion{ConfigVersion: v, ValidationReport: reportOf(rep)})
+			}
+			out.Total = len(out.Items)
+			return &struct{ Body ConfigVersions }{Body: out}, nil
+		})
+
 	huma.Register(a.huma, op(http.MethodPost, "/configs/validate", "validate-config",
 		"Validate pipeline YAML without storing it (always 200 with the report)", "configs"),
 		func(_ context.Context, in *struct{ Body ConfigValidate }) (*struct{ Body ValidationReport }, error) {
@@ -178,7 +198,12 @@ func (a *API) registerConfigs() {
 	})
 }
 
-// start runs a stored config; req carries the per-run fields.
+// errDuplicate comes with the execution a repeated idempotency key started.
+var errDuplicate = errors.New("idempotency key already used")
+
+// start runs a stored config; req carries the per-run fields. A start
+// whose idempotency key was already used returns that execution with
+// errDuplicate.
 func (a *API) start(ctx context.Context, c *store.PipelineConfig, req orchestrator.StartRequest) (*store.Execution, error) {
 	if !c.IsActive {
 		return nil, problem(http.StatusConflict, CodeConfigInactive, "config "+c.Name+" was deleted",
@@ -194,6 +219,10 @@ func (a *API) start(ctx context.Context, c *store.PipelineConfig, req orchestrat
 	}
 	req.Pipeline, req.ConfigID, req.ConfigName, req.YAML = p, c.ID, c.Name, c.YAML
 	ex, err := a.opts.Manager.Start(ctx, req)
+	var dup *orchestrator.DuplicateStartError
+	if errors.As(err, &dup) {
+		return dup.Execution, errDuplicate
+	}
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}

@@ -16,9 +16,6 @@ import (
 	"github.com/factflow/factflow/store"
 )
 
-// idempotencyWindow is how long an idempotency_key maps to its execution.
-const idempotencyWindow = 10 * time.Minute
-
 type execRef struct {
 	ID string `path:"id" maxLength:"200" doc:"Execution id (UUID) or tag"`
 }
@@ -43,7 +40,9 @@ func (a *API) registerExecutions() {
 	}(), func(ctx context.Context, in *struct{ Body ExecutionStart }) (*startOut, error) {
 		b := in.Body
 		if b.IdempotencyKey != "" {
-			prev, err := a.opts.DB.Executions().FindByIdempotencyKey(ctx, b.IdempotencyKey, idempotencyWindow)
+			// Answered before the concurrency cap is consulted: a retried
+			// request must not be refused for the execution it started.
+			prev, err := a.opts.DB.Executions().FindByIdempotencyKey(ctx, b.IdempotencyKey, orchestrator.DefaultIdempotencyWindow)
 			switch {
 			case err == nil:
 				return &startOut{Status: http.StatusOK, Body: *prev}, nil
@@ -65,6 +64,9 @@ func (a *API) registerExecutions() {
 		}
 		rec, err := a.start(ctx, c, orchestrator.StartRequest{Payload: b.Payload, Tag: b.Tag, Metadata: meta,
 			IdempotencyKey: b.IdempotencyKey, SkipInit: b.SkipInitMessage})
+		if errors.Is(err, errDuplicate) {
+			return &startOut{Status: http.StatusOK, Body: *rec}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -91,8 +93,7 @@ func (a *API) registerExecutions() {
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
-			return &struct{ Body Page[Execution] }{Body: Page[Execution]{Total: pg.Total, Limit: pg.Limit,
-				Offset: pg.Offset, HasMore: pg.HasMore(), Items: pg.Items}}, nil
+			return &struct{ Body Page[Execution] }{Body: pageOf(pg)}, nil
 		})
 
 	huma.Register(a.huma, op(http.MethodGet, "/executions/{id}", "get-execution", "One execution, by id or tag", "executions"),
@@ -181,6 +182,39 @@ func (a *API) registerExecutions() {
 			}
 			return &struct{ Body LineagePage }{Body: LineagePage{ExecutionID: rec.ID, Page: Page[store.LineageEntry]{
 				Total: pg.Total, Limit: pg.Limit, Offset: pg.Offset, HasMore: pg.HasMore(), Items: pg.Items}}}, nil
+		})
+
+	type pageIn struct {
+		ID     string `path:"id" maxLength:"200" doc:"Execution id (UUID) or tag"`
+		Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
+		Offset int    `query:"offset" minimum:"0"`
+	}
+	huma.Register(a.huma, op(http.MethodGet, "/executions/{id}/replays", "list-execution-replays",
+		"Executions started as replays of this one, newest first", "executions"),
+		func(ctx context.Context, in *pageIn) (*struct{ Body Page[Execution] }, error) {
+			rec, err := a.execution(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			pg, err := a.opts.DB.Executions().List(ctx, store.ExecutionFilter{ParentExecutionID: rec.ID, Limit: in.Limit, Offset: in.Offset})
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			return &struct{ Body Page[Execution] }{Body: pageOf(pg)}, nil
+		})
+
+	huma.Register(a.huma, op(http.MethodGet, "/executions/{id}/dead-letters", "list-execution-dead-letters",
+		"The messages this execution gave up on, oldest first, with reason, error class, attempt and payload", "executions"),
+		func(ctx context.Context, in *pageIn) (*struct{ Body Page[DeadLetter] }, error) {
+			rec, err := a.execution(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			pg, err := a.opts.DB.DeadLetters().List(ctx, rec.ID, in.Limit, in.Offset)
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			return &struct{ Body Page[DeadLetter] }{Body: pageOf(pg)}, nil
 		})
 
 	huma.Register(a.huma, op(http.MethodGet, "/executions/{id}/timeline", "get-execution-timeline",
@@ -321,6 +355,11 @@ func routeStatsOf(r orchestrator.RouteStats, queue string, live bool, avgMS floa
 	return RouteStats{RouteID: r.Route, Queue: queue, Live: live, Received: r.Received, Completed: r.Completed,
 		Failed: r.Failed, Retried: r.Retried, DeadLettered: r.DeadLettered, Skipped: r.Skipped, Emitted: r.Emitted,
 		InFlight: r.InFlight, Paused: r.Paused, Rate: r.Rate, AvgDurationMS: avgMS}
+}
+
+// pageOf wraps a store page in the API's envelope.
+func pageOf[T any](pg store.Page[T]) Page[T] {
+	return Page[T]{Total: pg.Total, Limit: pg.Limit, Offset: pg.Offset, HasMore: pg.HasMore(), Items: pg.Items}
 }
 
 // decodeRoutes reads route counts back from a JSON document.

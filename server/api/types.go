@@ -37,6 +37,20 @@ type Config struct {
 	IsRunnable       bool             `json:"is_runnable"`
 }
 
+// ConfigVersion is one historical YAML of a config.
+type ConfigVersion struct {
+	store.ConfigVersion
+	ValidationReport ValidationReport `json:"validation_report"`
+}
+
+// ConfigVersions answers GET /configs/{id}/versions.
+type ConfigVersions struct {
+	ConfigID string          `json:"config_id"`
+	Current  int             `json:"current_version"`
+	Total    int             `json:"total"`
+	Items    []ConfigVersion `json:"items"`
+}
+
 // ConfigCreate is the body of POST /configs.
 type ConfigCreate struct {
 	Name        string `json:"name" minLength:"1" maxLength:"200" doc:"Unique, human name"`
@@ -180,6 +194,9 @@ type LineagePage struct {
 	ExecutionID string `json:"execution_id"`
 	Page[store.LineageEntry]
 }
+
+// DeadLetter is a message the engine gave up on.
+type DeadLetter = store.DeadLetter
 
 // RouteState is a route key's persisted state.
 type RouteState = store.RouteState
