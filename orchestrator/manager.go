@@ -135,10 +135,10 @@ type StartRequest struct {
 	// YAML is the pipeline source, frozen in the execution's snapshot.
 	YAML string
 	// Payload is merged over init_message.payload.
-	Payload           map[string]any
-	Tag               string
-	Metadata          map[string]any
-	IdempotencyKey    string
+	Payload        map[string]any
+	Tag            string
+	Metadata       map[string]any
+	IdempotencyKey string
 	// IdempotencyWindow is how long IdempotencyKey maps to the execution
 	// it started (default DefaultIdempotencyWindow).
 	IdempotencyWindow time.Duration
