@@ -80,5 +80,13 @@ func (b *Bus) Publish(ev store.ExecutionEvent) {
 // Dropped counts events lost to slow subscribers.
 func (b *Bus) Dropped() int64 { return b.dropped.Load() }
 
+// Subscribers counts the open subscriptions (streams release theirs when
+// their client goes away).
+func (b *Bus) Subscribers() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.subs)
+}
+
 // WantsStages reports whether anyone listens for stage events.
 func (b *Bus) WantsStages() bool { return b.stageSubs.Load() > 0 }

@@ -43,6 +43,11 @@ type DeadLetterRecorder interface {
 	Insert(ctx context.Context, dl *store.DeadLetter) error
 }
 
+// StorageEventRecorder persists the storage event feed.
+type StorageEventRecorder interface {
+	Append(ctx context.Context, ev store.StorageEvent) (store.StorageEvent, error)
+}
+
 // RouteStateStore persists pause/resume per route key.
 type RouteStateStore interface {
 	Set(ctx context.Context, routeKey string, state store.RouteStateValue) (store.RouteState, error)

@@ -35,6 +35,8 @@ type Options struct {
 	Lineage LineageSink
 	// RouteStates persists pause/resume (nil: not persisted).
 	RouteStates RouteStateStore
+	// StorageEvents keeps the feed of objects written (nil: bus only).
+	StorageEvents StorageEventRecorder
 	// HTTP is handed to adapters; it should enforce the SSRF policy.
 	HTTP                *http.Client
 	AllowPrivateTargets bool
@@ -408,14 +410,32 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func (m *Manager) onStorageEvent(_ context.Context, ev storage.Event) {
+func (m *Manager) onStorageEvent(ctx context.Context, ev storage.Event) {
 	if ev.ExecutionID != "" {
 		if ex, ok := m.Get(ev.ExecutionID); ok {
 			ex.artefacts.Add(1)
 		}
 	}
+	rec := store.StorageEvent{Type: storage.EventObjectCreated, ExecutionID: ev.ExecutionID, Route: ev.Route,
+		Stage: ev.Stage, Key: ev.Key, Size: ev.Size, ContentType: ev.ContentType, CreatedAt: ev.Time}
+	if m.opts.StorageEvents != nil {
+		// Stored before it is announced, under the id it is announced
+		// with, so a feed reader can resume after it. A failure costs the
+		// feed one entry, never the write that already happened.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		stored, err := m.opts.StorageEvents.Append(actx, rec)
+		cancel()
+		if err != nil {
+			m.opts.Logger.Warn("cannot record storage event", "key", ev.Key, "execution_id", ev.ExecutionID, "error", err)
+		} else {
+			rec = stored
+		}
+	}
+	if rec.ID == "" {
+		rec.ID = newID()
+	}
 	m.bus.Publish(store.ExecutionEvent{
-		ID:          newID(),
+		ID:          rec.ID,
 		ExecutionID: ev.ExecutionID,
 		Type:        storage.EventObjectCreated,
 		Route:       ev.Route,

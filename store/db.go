@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,6 +35,8 @@ type Options struct {
 // safe for concurrent use.
 type DB struct {
 	pool *pgxpool.Pool
+	// storageEventsMu is shared by every StorageEvents of this DB.
+	storageEventsMu sync.Mutex
 }
 
 // Open connects to PostgreSQL at url (postgres://… or key=value form) and
@@ -138,6 +141,11 @@ func (db *DB) Lineage() *Lineage { return &Lineage{pool: db.pool} }
 
 // DeadLetters returns the dead-letter repository.
 func (db *DB) DeadLetters() *DeadLetters { return &DeadLetters{pool: db.pool} }
+
+// StorageEvents is the storage event feed.
+func (db *DB) StorageEvents() *StorageEvents {
+	return &StorageEvents{pool: db.pool, mu: &db.storageEventsMu}
+}
 
 // RouteStates returns the route pause/resume repository.
 func (db *DB) RouteStates() *RouteStates { return &RouteStates{pool: db.pool} }

@@ -110,6 +110,7 @@ func New(opts Options) (*API, error) {
 	a.registerPipelines()
 	a.registerStorage()
 	a.registerDeadLetters()
+	a.registerStorageEvents()
 
 	a.handler = a.withRequestID(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
 	return a, nil

@@ -199,3 +199,31 @@ func writeFolder(t *testing.T, files map[string]string) string {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// ingestPipeline copies the files of a folder (payload root) into storage
+// and writes a Markdown of each: two artefacts per file.
+const ingestPipeline = `version: "1.0"
+routes:
+  scan:
+    inbound: { queue: f.scan }
+    adapters:
+      - type: file_source
+        config: { include: ["**/*.md", "**/*.html", "**/*.txt"] }
+    outbound: [ { queue: f.convert } ]
+  convert:
+    inbound: { queue: f.convert, concurrency: 2 }
+    adapters:
+      - type: storage_retriever
+      - type: html_to_markdown
+      - type: markdown_storage_writer
+init_message: { route: scan, payload: { root: "/nonexistent" } }
+`
+
+// threeFiles is a folder for ingestPipeline.
+func threeFiles(t *testing.T) string {
+	return writeFolder(t, map[string]string{
+		"a.md":       "# Alpha\n\nFirst document about alpha things.\n",
+		"sub/b.html": "<html><body><h1>Beta</h1><p>Second document.</p></body></html>",
+		"c.txt":      "plain text gamma",
+	})
+}

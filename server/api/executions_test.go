@@ -42,27 +42,8 @@ func terminal(ev sseEvent) bool {
 func TestRunAndInspect(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	folder := writeFolder(t, map[string]string{
-		"a.md":       "# Alpha\n\nFirst document about alpha things.\n",
-		"sub/b.html": "<html><body><h1>Beta</h1><p>Second document.</p></body></html>",
-		"c.txt":      "plain text gamma",
-	})
-	yaml := strings.Replace(`version: "1.0"
-routes:
-  scan:
-    inbound: { queue: f.scan }
-    adapters:
-      - type: file_source
-        config: { include: ["**/*.md", "**/*.html", "**/*.txt"] }
-    outbound: [ { queue: f.convert } ]
-  convert:
-    inbound: { queue: f.convert, concurrency: 2 }
-    adapters:
-      - type: storage_retriever
-      - type: html_to_markdown
-      - type: markdown_storage_writer
-init_message: { route: scan, payload: { root: "PLACEHOLDER" } }
-`, "PLACEHOLDER", "/nonexistent", 1)
+	folder := threeFiles(t)
+	yaml := ingestPipeline
 	e.createConfig("ingest", yaml)
 
 	var ex api.Execution

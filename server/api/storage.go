@@ -67,11 +67,16 @@ func (a *API) storageErr(ctx context.Context, key string, err error) error {
 
 func (a *API) registerStorage() {
 	type listIn struct {
-		Prefix          string `query:"prefix" maxLength:"1024"`
-		Delimiter       string `query:"delimiter" maxLength:"1" doc:"\"/\" groups keys into folders (common_prefixes)"`
-		Limit           int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
-		Offset          int    `query:"offset" minimum:"0"`
-		IncludeMetadata bool   `query:"include_metadata" default:"true"`
+		Prefix               string `query:"prefix" maxLength:"1024"`
+		Delimiter            string `query:"delimiter" maxLength:"1" doc:"\"/\" groups keys into folders (common_prefixes)"`
+		Extension            string `query:"extension" maxLength:"200" doc:"Comma-separated key suffixes, e.g. .md,.json"`
+		ExecutionID          string `query:"execution_id" maxLength:"200" doc:"Only objects of this execution (id or tag)"`
+		Route                string `query:"route_id" maxLength:"100" doc:"Only objects written by this route"`
+		Stage                string `query:"stage" maxLength:"100" doc:"Only objects written by this stage (adapter step)"`
+		Limit                int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+		Offset               int    `query:"offset" minimum:"0"`
+		IncludeMetadata      bool   `query:"include_metadata" default:"true"`
+		IncludeExecutionInfo bool   `query:"include_execution_info" doc:"Describe the executions behind executions/<id>/ folders"`
 	}
 	huma.Register(a.huma, op(http.MethodGet, "/storage/objects", "list-objects", "List stored objects", "storage"),
 		func(ctx context.Context, in *listIn) (*struct{ Body StorageList }, error) {
@@ -80,15 +85,38 @@ func (a *API) registerStorage() {
 					return nil, a.storageErr(ctx, in.Prefix, err)
 				}
 			}
+			prefix := in.Prefix
+			if in.ExecutionID != "" {
+				rec, err := a.execution(ctx, in.ExecutionID)
+				if err != nil {
+					return nil, err
+				}
+				// Every artefact of an execution lives under its folder.
+				execPrefix := "executions/" + rec.ID + "/"
+				switch {
+				case strings.HasPrefix(prefix, execPrefix):
+				case prefix == "" || strings.HasPrefix(execPrefix, prefix):
+					prefix = execPrefix
+				default: // disjoint: nothing can match
+					out := StorageList{Prefix: in.Prefix, CommonPrefixes: []string{}}
+					out.Limit, out.Offset, out.Items = in.Limit, in.Offset, []StorageObject{}
+					return &struct{ Body StorageList }{Body: out}, nil
+				}
+			}
+			exts := splitExtensions(in.Extension)
+			byMeta := in.Route != "" || in.Stage != ""
 			out := StorageList{Prefix: in.Prefix, CommonPrefixes: []string{}}
 			out.Limit, out.Offset, out.Items = in.Limit, in.Offset, []StorageObject{}
 			seen := 0
-			for info, err := range a.opts.Storage.List(ctx, in.Prefix, storage.ListOptions{Delimiter: in.Delimiter}) {
+			for info, err := range a.opts.Storage.List(ctx, prefix, storage.ListOptions{Delimiter: in.Delimiter, WithMetadata: byMeta}) {
 				if err != nil {
-					return nil, a.storageErr(ctx, in.Prefix, err)
+					return nil, a.storageErr(ctx, prefix, err)
 				}
 				if info.IsPrefix {
 					out.CommonPrefixes = append(out.CommonPrefixes, info.Key)
+					continue
+				}
+				if !matchesObject(info, exts, in.Route, in.Stage) {
 					continue
 				}
 				seen++
@@ -113,6 +141,9 @@ func (a *API) registerStorage() {
 			}
 			out.Total = seen
 			out.HasMore = in.Offset+len(out.Items) < seen
+			if in.IncludeExecutionInfo {
+				out.Executions = a.executionFolders(ctx, out.CommonPrefixes)
+			}
 			return &struct{ Body StorageList }{Body: out}, nil
 		})
 
@@ -163,4 +194,52 @@ func (a *API) registerStorage() {
 			}
 			return &struct{ Body ObjectMetadata }{Body: out}, nil
 		})
+}
+
+// matchesObject applies the list filters that the key alone cannot.
+func matchesObject(info storage.ObjectInfo, exts []string, route, stage string) bool {
+	if len(exts) > 0 {
+		ok := false
+		for _, e := range exts {
+			if !strings.HasPrefix(e, ".") {
+				e = "." + e
+			}
+			if strings.HasSuffix(info.Key, e) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if route != "" && info.Metadata[storage.MetaRoute] != route {
+		return false
+	}
+	if stage != "" && info.Metadata[storage.MetaStage] != stage {
+		return false
+	}
+	return true
+}
+
+// executionFolders describes the executions behind executions/<id>/
+// folders among prefixes.
+func (a *API) executionFolders(ctx context.Context, prefixes []string) []StorageExecution {
+	var out []StorageExecution
+	for _, p := range prefixes {
+		id, ok := strings.CutPrefix(p, "executions/")
+		if !ok {
+			continue
+		}
+		id = strings.TrimSuffix(id, "/")
+		if strings.Contains(id, "/") {
+			continue
+		}
+		se := StorageExecution{Prefix: p, ExecutionID: id}
+		if rec, err := a.opts.DB.Executions().Get(ctx, id); err == nil {
+			se.Found, se.Status, se.ConfigName, se.Tag, se.StartedAt = true, rec.Status, rec.ConfigName, rec.Tag, rec.StartedAt
+		}
+		out = append(out, se)
+	}
+	return out
 }

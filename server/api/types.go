@@ -228,6 +228,21 @@ type StorageList struct {
 	Page[StorageObject]
 	Prefix         string   `json:"prefix"`
 	CommonPrefixes []string `json:"common_prefixes"`
+	// Executions describes the executions whose folders
+	// (executions/<id>/) are among the common prefixes, with
+	// include_execution_info.
+	Executions []StorageExecution `json:"execution_prefixes,omitempty"`
+}
+
+// StorageExecution is the execution behind an executions/<id>/ folder.
+type StorageExecution struct {
+	Prefix      string                `json:"prefix"`
+	ExecutionID string                `json:"execution_id"`
+	Status      store.ExecutionStatus `json:"status,omitempty"`
+	ConfigName  string                `json:"config_name,omitempty"`
+	Tag         string                `json:"tag,omitempty"`
+	StartedAt   *time.Time            `json:"started_at,omitempty"`
+	Found       bool                  `json:"found" doc:"false when no execution record has this id"`
 }
 
 // ObjectMetadata answers GET /storage/objects/{key}/metadata.

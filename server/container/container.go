@@ -52,6 +52,10 @@ type Config struct {
 	Registry *adapters.Registry
 }
 
+// StorageEventRetention is how long the storage event feed keeps an event
+// (pruned at start).
+const StorageEventRetention = 7 * 24 * time.Hour
+
 // Container owns every long-lived service and their lifecycle.
 type Container struct {
 	cfg      Config
@@ -174,6 +178,12 @@ func (c *Container) startDatabase(ctx context.Context) error {
 		return fmt.Errorf("recovering executions of stopped processes: %w", err)
 	}
 	c.Interrupted = rec.Interrupted
+	// The storage event feed is for resuming live views, not an archive.
+	if n, err := db.StorageEvents().Prune(ctx, time.Now().Add(-StorageEventRetention)); err != nil {
+		c.log.Warn("pruning old storage events", "error", err)
+	} else if n > 0 {
+		c.log.Info("pruned old storage events", "deleted", n)
+	}
 	if !c.cfg.DisableLineage {
 		w, err := store.NewLineageWriter(db, store.WriterOptions{
 			SpillDir: filepath.Join(c.cfg.DataDir, "lineage-spill"),
@@ -257,6 +267,7 @@ func (c *Container) startEngine(ctx context.Context) error {
 		DeadLetters:             c.DB.DeadLetters(),
 		Events:                  c.DB.Events(),
 		RouteStates:             c.DB.RouteStates(),
+		StorageEvents:           c.DB.StorageEvents(),
 		HTTP:                    netguard.NewHTTPClient(guard, netguard.ClientOptions{Timeout: -1}),
 		AllowPrivateTargets:     c.cfg.AllowPrivateTargets,
 		AllowedHosts:            c.cfg.AllowedHosts,
