@@ -31,7 +31,7 @@ the server reported), 3 server unreachable, 4 --timeout reached, 5 interrupted.`
 	}
 	c.AddCommand(newExecutionListCmd(), newExecutionGetCmd(), newExecutionWaitCmd(), newExecutionWatchCmd(),
 		newExecutionCancelCmd(), newExecutionDAGCmd(), newExecutionStatsCmd(), newExecutionRoutesCmd(),
-		newExecutionTimelineCmd())
+		newExecutionTimelineCmd(), newExecutionDeadLettersCmd(), newExecutionReplaysCmd())
 	return c
 }
 
@@ -54,23 +54,26 @@ func newExecutionListCmd() *cobra.Command {
 			if err := cl.get(cmd.Context(), "/executions", q, &page); err != nil {
 				return exitFor(cmd.Context(), err)
 			}
-			return render(cmd.OutOrStdout(), cl.output, page, func(w io.Writer) error {
-				tw := newTable(w)
-				row(tw, "ID", "TAG", "CONFIG", "STATUS", "CREATED", "DURATION")
-				for _, e := range page.Items {
-					row(tw, e.ID, e.Tag, e.ConfigName, string(e.Status), e.CreatedAt, executionDuration(e))
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-				return pageFooter(w, page.Total, page.Offset, len(page.Items), page.HasMore)
-			})
+			return render(cmd.OutOrStdout(), cl.output, page, func(w io.Writer) error { return executionListTable(w, page) })
 		}),
 	}
 	c.Flags().StringVar(&status, "status", "", "only executions in this status (pending, running, completed, failed, cancelling, cancelled, interrupted)")
-	c.Flags().StringVar(&config, "config", "", "only executions of this config (id)")
+	c.Flags().StringVar(&config, "config", "", "only executions of this config (id or name)")
 	addPageFlags(c, &limit, &offset)
 	return c
+}
+
+// executionListTable lists executions.
+func executionListTable(w io.Writer, page api.Page[api.Execution]) error {
+	tw := newTable(w)
+	row(tw, "ID", "TAG", "CONFIG", "STATUS", "CREATED", "DURATION")
+	for _, e := range page.Items {
+		row(tw, e.ID, e.Tag, e.ConfigName, string(e.Status), e.CreatedAt, executionDuration(e))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return pageFooter(w, page.Total, page.Offset, len(page.Items), page.HasMore)
 }
 
 // pageFooter tells how much of a list was shown.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -16,13 +17,90 @@ func newStorageCmd() *cobra.Command {
 		Use:   "storage",
 		Short: "Browse and read the objects executions stored on a server",
 	}
-	c.AddCommand(newStorageListCmd(), newStorageGetCmd(), newStorageMetadataCmd())
+	c.AddCommand(newStorageListCmd(), newStorageBrowseCmd(), newStorageGetCmd(), newStorageMetadataCmd(), newStorageWatchCmd())
+	return c
+}
+
+// storageListFlags are the filters of storage list and browse.
+type storageListFlags struct {
+	prefix, delimiter, execution, extension, route, stage string
+	limit, offset                                         int
+}
+
+func (f *storageListFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&f.execution, "execution", "", "only objects of this execution (id or tag)")
+	c.Flags().StringVar(&f.extension, "extension", "", "comma-separated key suffixes, e.g. .md,.json")
+	c.Flags().StringVar(&f.route, "route", "", "only objects written by this route")
+	c.Flags().StringVar(&f.stage, "stage", "", "only objects written by this stage")
+	addPageFlags(c, &f.limit, &f.offset)
+}
+
+func (f *storageListFlags) query() url.Values {
+	q := pageQuery(f.limit, f.offset)
+	for k, v := range map[string]string{"prefix": f.prefix, "delimiter": f.delimiter, "execution_id": f.execution,
+		"extension": f.extension, "route_id": f.route, "stage": f.stage} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// storageListTable shows folders (with their executions, when known) and
+// objects.
+func storageListTable(w io.Writer, list api.StorageList) error {
+	execs := map[string]api.StorageExecution{}
+	for _, x := range list.Executions {
+		execs[x.Prefix] = x
+	}
+	tw := newTable(w)
+	row(tw, "KEY", "SIZE", "TYPE", "MODIFIED")
+	for _, p := range list.CommonPrefixes {
+		kind := "folder"
+		if x, ok := execs[p]; ok && x.Found {
+			kind = fmt.Sprintf("folder: %s %s %s", x.ConfigName, x.Tag, x.Status)
+		}
+		row(tw, p, "", kind, "")
+	}
+	for _, o := range list.Items {
+		row(tw, o.Key, humanBytes(o.Size), o.ContentType, o.LastModified)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return pageFooter(w, list.Total, list.Offset, len(list.Items), list.HasMore)
+}
+
+func newStorageBrowseCmd() *cobra.Command {
+	var f storageListFlags
+	c := &cobra.Command{
+		Use:   "browse [PREFIX]",
+		Short: "Show one folder level of storage, executions' folders described",
+		Example: `  factflow storage browse
+  factflow storage browse executions/
+  factflow storage browse executions/0190c6c2-…/convert/`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
+			if len(args) == 1 {
+				f.prefix = args[0]
+			}
+			f.delimiter = "/"
+			q := f.query()
+			q.Set("include_execution_info", "true")
+			var list api.StorageList
+			if err := cl.get(cmd.Context(), "/storage/objects", q, &list); err != nil {
+				return exitFor(cmd.Context(), err)
+			}
+			return render(cmd.OutOrStdout(), cl.output, list, func(w io.Writer) error { return storageListTable(w, list) })
+		}),
+	}
+	f.add(c)
 	return c
 }
 
 func newStorageListCmd() *cobra.Command {
-	var prefix, delimiter string
-	var limit, offset int
+	var f storageListFlags
+	prefix, delimiter := &f.prefix, &f.delimiter
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List stored objects under a prefix",
@@ -30,36 +108,16 @@ func newStorageListCmd() *cobra.Command {
   factflow storage list --prefix executions/0190c6c2-…/`,
 		Args: cobra.NoArgs,
 		RunE: withClient(func(cmd *cobra.Command, cl *client, _ []string) error {
-			q := pageQuery(limit, offset)
-			if prefix != "" {
-				q.Set("prefix", prefix)
-			}
-			if delimiter != "" {
-				q.Set("delimiter", delimiter)
-			}
 			var list api.StorageList
-			if err := cl.get(cmd.Context(), "/storage/objects", q, &list); err != nil {
+			if err := cl.get(cmd.Context(), "/storage/objects", f.query(), &list); err != nil {
 				return exitFor(cmd.Context(), err)
 			}
-			return render(cmd.OutOrStdout(), cl.output, list, func(w io.Writer) error {
-				tw := newTable(w)
-				row(tw, "KEY", "SIZE", "TYPE", "MODIFIED")
-				for _, p := range list.CommonPrefixes {
-					row(tw, p, "", "folder", "")
-				}
-				for _, o := range list.Items {
-					row(tw, o.Key, humanBytes(o.Size), o.ContentType, o.LastModified)
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-				return pageFooter(w, list.Total, list.Offset, len(list.Items), list.HasMore)
-			})
+			return render(cmd.OutOrStdout(), cl.output, list, func(w io.Writer) error { return storageListTable(w, list) })
 		}),
 	}
-	c.Flags().StringVar(&prefix, "prefix", "", "only keys starting with this")
-	c.Flags().StringVar(&delimiter, "delimiter", "", `"/" groups deeper keys into folders`)
-	addPageFlags(c, &limit, &offset)
+	c.Flags().StringVar(prefix, "prefix", "", "only keys starting with this")
+	c.Flags().StringVar(delimiter, "delimiter", "", `"/" groups deeper keys into folders`)
+	f.add(c)
 	return c
 }
 

@@ -79,7 +79,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newConfigCmd(), newRunCmd(), newServeCmd(),
-		newExecutionCmd(), newPipelineCmd(), newStorageCmd(), newSystemCmd())
+		newExecutionCmd(), newPipelineCmd(), newStorageCmd(), newSystemCmd(), newDLQCmd())
 	addClientFlags(root)
 	return root
 }
@@ -87,6 +87,6 @@ func newRootCmd() *cobra.Command {
 func newConfigCmd() *cobra.Command {
 	c := &cobra.Command{Use: "config", Short: "Validate and manage pipeline configs"}
 	c.AddCommand(withRemoteValidation(newConfigValidateCmd()), newConfigCreateCmd(), newConfigListCmd(),
-		newConfigGetCmd(), newConfigEditCmd(), newConfigRunCmd(), newConfigDeleteCmd())
+		newConfigGetCmd(), newConfigEditCmd(), newConfigRunCmd(), newConfigDeleteCmd(), newConfigVersionsCmd())
 	return c
 }
