@@ -56,6 +56,23 @@ type Execution struct {
 
 	done   chan struct{}
 	result error
+
+	// seeded is closed once the first messages were published (or
+	// publishing them failed); the seed counts are final then.
+	seeded                      chan struct{}
+	seedPublished, seedRejected atomic.Int64
+}
+
+// SeedCounts tells how many seed messages (init or replay) were published
+// and how many were rejected (too large to publish); it blocks until
+// seeding is over or ctx ends.
+func (ex *Execution) SeedCounts(ctx context.Context) (published, rejected int, err error) {
+	select {
+	case <-ex.seeded:
+		return int(ex.seedPublished.Load()), int(ex.seedRejected.Load()), nil
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	}
 }
 
 // Status is the execution's current status.
@@ -183,6 +200,9 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 	go ex.reportProgress(progressDone)
 	defer close(progressDone)
 
+	seededOnce := sync.OnceFunc(func() { close(ex.seeded) })
+	defer seededOnce()
+
 	// Every route listens before anything is published, so no message can
 	// arrive at a queue nobody consumes yet.
 	for _, rp := range ex.routes {
@@ -200,6 +220,7 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 		}
 	}
 	ex.ledger.Seed()
+	seededOnce()
 
 	select {
 	case <-ex.ledger.Drained():
@@ -374,3 +395,41 @@ func (ex *Execution) buildRoutes(deps adapters.Deps, paused map[string]bool) err
 	}
 	return nil
 }
+
+// publishSeeds publishes replay seeds with a fresh message id each and the
+// batch id in their headers. A seed too large to be a message is counted
+// as rejected and skipped; a broker failure fails the seeding.
+func (ex *Execution) publishSeeds(ctx context.Context, seeds []Seed, batch string) error {
+	limit := ex.pipeline.Execution.MaxPayloadBytes
+	byQueue := map[string][]queue.Message{}
+	var order []string
+	for _, sd := range seeds {
+		body, err := encodePayload(sd.Payload, limit)
+		if err != nil {
+			ex.seedRejected.Add(1)
+			ex.log.Warn("replay seed rejected", "route", sd.Route, "error", err)
+			continue
+		}
+		id := newID()
+		q := ex.pipeline.Routes[sd.Route].Inbound.Queue
+		if _, ok := byQueue[q]; !ok {
+			order = append(order, q)
+		}
+		byQueue[q] = append(byQueue[q], queue.Message{ID: id, Headers: messageHeaders(id, ex.ID, "", "", batch), Body: body})
+	}
+	for _, q := range order {
+		msgs := byQueue[q]
+		// In chunks, so one publish never holds an unbounded batch.
+		for start := 0; start < len(msgs); start += seedChunk {
+			chunk := msgs[start:min(start+seedChunk, len(msgs))]
+			if err := ex.publish(ctx, q, chunk); err != nil {
+				return fmt.Errorf("publishing replay seeds: %w", err)
+			}
+			ex.seedPublished.Add(int64(len(chunk)))
+		}
+	}
+	return nil
+}
+
+// seedChunk is how many seeds go to the broker in one publish.
+const seedChunk = 200

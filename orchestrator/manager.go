@@ -146,6 +146,19 @@ type StartRequest struct {
 	IdempotencyWindow time.Duration
 	SkipInit          bool
 	ParentExecutionID string
+	// Seeds replace the init message: each is published to its route's
+	// inbound queue when the execution starts (replays). ReplayBatchID
+	// goes into their headers, and so into every message and lineage row
+	// descending from them; ReplaySource is recorded with the execution.
+	Seeds         []Seed
+	ReplayBatchID string
+	ReplaySource  map[string]any
+}
+
+// Seed is a first message of an execution other than its init message.
+type Seed struct {
+	Route   string
+	Payload map[string]any
 }
 
 // DefaultIdempotencyWindow is how long an idempotency key maps to the
@@ -159,6 +172,14 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 	p := req.Pipeline
 	if p == nil {
 		return nil, fmt.Errorf("%w: no pipeline given", ErrNotRunnable)
+	}
+	for i, sd := range req.Seeds {
+		if _, ok := p.Routes[sd.Route]; !ok {
+			return nil, fmt.Errorf("%w: seed %d targets %q, which is not a route", ErrNotRunnable, i, sd.Route)
+		}
+	}
+	if len(req.Seeds) > 0 {
+		req.SkipInit = true
 	}
 	if !req.SkipInit {
 		if p.InitMessage == nil {
@@ -211,6 +232,12 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		maps.Copy(initPayload, req.Payload)
 		ex.rootID = newID()
 	}
+	var replaySource json.RawMessage
+	if req.ReplaySource != nil {
+		if replaySource, err = json.Marshal(req.ReplaySource); err != nil {
+			return nil, fmt.Errorf("encoding the replay source: %w", err)
+		}
+	}
 	rec := &store.Execution{
 		ID:                id,
 		ConfigID:          req.ConfigID,
@@ -220,6 +247,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		ConfigSnapshot:    snapshot,
 		RootCorrelationID: ex.rootID,
 		ParentExecutionID: req.ParentExecutionID,
+		ReplaySource:      replaySource,
 		Metadata:          req.Metadata,
 		IdempotencyKey:    req.IdempotencyKey,
 		OwnerID:           m.opts.InstanceID,
@@ -246,7 +274,10 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 	ex.setStatus(store.StatusRunning, "started", nil)
 
 	var seed func(context.Context) error
-	if !req.SkipInit {
+	if len(req.Seeds) > 0 {
+		seeds, batch := req.Seeds, req.ReplayBatchID
+		seed = func(ctx context.Context) error { return ex.publishSeeds(ctx, seeds, batch) }
+	} else if !req.SkipInit {
 		seed = func(ctx context.Context) error {
 			body, err := encodePayload(initPayload, p.Execution.MaxPayloadBytes)
 			if err != nil {
@@ -257,7 +288,11 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 				Headers: messageHeaders(ex.rootID, ex.ID, "", "", ""),
 				Body:    body,
 			}
-			return ex.publish(ctx, p.Routes[p.InitMessage.Route].Inbound.Queue, []queue.Message{msg})
+			if err := ex.publish(ctx, p.Routes[p.InitMessage.Route].Inbound.Queue, []queue.Message{msg}); err != nil {
+				return err
+			}
+			ex.seedPublished.Add(1)
+			return nil
 		}
 	}
 	started = true
@@ -288,6 +323,7 @@ func (m *Manager) newExecution(id string, p *pipeline.Pipeline) *Execution {
 		startedAt:  time.Now(),
 		stopCh:     make(chan struct{}),
 		done:       make(chan struct{}),
+		seeded:     make(chan struct{}),
 	}
 	ex.status.Store(store.StatusPending)
 	return ex

@@ -90,3 +90,31 @@ func TestClientStorageBrowseListWatch(t *testing.T) {
 	segs := decoded[api.StorageList](t, e.cli("storage", "list", "--execution", "s1", "--stage", "segments", "--limit", "1000", "--output", "json"))
 	require.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), segs.Total)
 }
+
+func TestClientReplay(t *testing.T) {
+	t.Parallel()
+	e := newCLIEnv(t)
+	folder := writeFiles(t, map[string]string{"a.md": "# A\n\nalpha text\n", "b.md": "# B\n\nbeta text\n"})
+	require.Equal(t, exitOK, e.cli("config", "create", "-f", folderIngestYAML, "--name", "fi").code)
+	res := e.cli("config", "run", "fi", "--set", "root="+folder, "--tag", "r0", "--wait", "--progress", "none")
+	require.Equal(t, exitOK, res.code, res)
+
+	res = e.cli("execution", "replay", "r0", "--from-stage", "file_source", "--tag", "r1", "--wait", "--progress", "none")
+	require.Equal(t, exitOK, res.code, res)
+	require.Contains(t, res.stdout, "2 of 2 artefacts published to route convert")
+	r1 := decoded[api.Execution](t, e.cli("execution", "get", "r1", "--output", "json"))
+	require.Equal(t, store.StatusCompleted, r1.Status)
+	reps := decoded[api.Page[api.Execution]](t, e.cli("execution", "replays", "r0", "--output", "json"))
+	require.Equal(t, 1, reps.Total)
+
+	out := decoded[api.ReplayResult](t, e.cli("execution", "replay", "r0", "--from-stage", "file_source", "--detached",
+		"--config", "fi", "--to-route", "convert", "--output", "json"))
+	require.Equal(t, 2, out.ObjectsPublished)
+	require.Empty(t, out.Execution.ParentExecutionID)
+
+	res = e.cli("execution", "replay", "r0", "--from-stage", "nothing_here")
+	require.Equal(t, exitFailed, res.code, res)
+	require.Contains(t, res.stderr, "REPLAY_NOTHING_FOUND")
+	res = e.cli("execution", "replay", "r0", "--from-stage", "file_source", "--detached")
+	require.Equal(t, exitUsage, res.code, res)
+}

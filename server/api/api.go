@@ -111,6 +111,7 @@ func New(opts Options) (*API, error) {
 	a.registerStorage()
 	a.registerDeadLetters()
 	a.registerStorageEvents()
+	a.registerReplay()
 
 	a.handler = a.withRequestID(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
 	return a, nil

@@ -198,15 +198,11 @@ func (a *API) registerConfigs() {
 	})
 }
 
-// errDuplicate comes with the execution a repeated idempotency key started.
-var errDuplicate = errors.New("idempotency key already used")
-
-// start runs a stored config; req carries the per-run fields. A start
-// whose idempotency key was already used returns that execution with
-// errDuplicate.
-func (a *API) start(ctx context.Context, c *store.PipelineConfig, req orchestrator.StartRequest) (*store.Execution, error) {
+// runnable checks that c can run and fills req's pipeline and config
+// fields from it.
+func (a *API) runnable(c *store.PipelineConfig, req *orchestrator.StartRequest) error {
 	if !c.IsActive {
-		return nil, problem(http.StatusConflict, CodeConfigInactive, "config "+c.Name+" was deleted",
+		return problem(http.StatusConflict, CodeConfigInactive, "config "+c.Name+" was deleted",
 			"create it again, or run an active config")
 	}
 	p, rep := a.load(c.YAML)
@@ -215,9 +211,22 @@ func (a *API) start(ctx context.Context, c *store.PipelineConfig, req orchestrat
 			"fix the findings in validation_report and update the config")
 		r := reportOf(rep)
 		pr.ValidationReport = &r
-		return nil, pr
+		return pr
 	}
 	req.Pipeline, req.ConfigID, req.ConfigName, req.YAML = p, c.ID, c.Name, c.YAML
+	return nil
+}
+
+// errDuplicate comes with the execution a repeated idempotency key started.
+var errDuplicate = errors.New("idempotency key already used")
+
+// start runs a stored config; req carries the per-run fields. A start
+// whose idempotency key was already used returns that execution with
+// errDuplicate.
+func (a *API) start(ctx context.Context, c *store.PipelineConfig, req orchestrator.StartRequest) (*store.Execution, error) {
+	if err := a.runnable(c, &req); err != nil {
+		return nil, err
+	}
 	ex, err := a.opts.Manager.Start(ctx, req)
 	var dup *orchestrator.DuplicateStartError
 	if errors.As(err, &dup) {

@@ -86,6 +86,41 @@ type ExecutionStart struct {
 	SkipInitMessage bool           `json:"skip_init_message,omitempty"`
 }
 
+// ExecutionReplay is the body of POST /executions/{id}/replay.
+type ExecutionReplay struct {
+	ReplaySource string         `json:"replay_source,omitempty" enum:"storage" default:"storage" doc:"Where the replayed messages come from: the artefacts in storage"`
+	FromStage    string         `json:"from_stage" minLength:"1" maxLength:"100" doc:"The stage (adapter step name) whose stored artefacts are replayed"`
+	FromRoute    string         `json:"from_route,omitempty" maxLength:"100" doc:"The route the stage belongs to, when several have it"`
+	FromPath     string         `json:"from_path,omitempty" maxLength:"1024" doc:"Only artefacts under this sub-path of the stage's folder"`
+	ToRoute      string         `json:"to_route,omitempty" maxLength:"100" doc:"The route receiving the artefacts; by default the one the stage's route feeds"`
+	ConfigID     string         `json:"config_id,omitempty" maxLength:"200" doc:"Replay into another config's pipeline (cross-pipeline; to_route then names its route)"`
+	Tag          string         `json:"tag,omitempty" maxLength:"200" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
+	Metadata     map[string]any `json:"metadata,omitempty"`
+}
+
+// DetachedReplay is the body of POST /replay: stored artefacts of any
+// execution into a route of a config, as a new, unlinked execution.
+type DetachedReplay struct {
+	SourceExecutionID string         `json:"source_execution_id" minLength:"1" maxLength:"200" doc:"Execution (id or tag) whose artefacts are replayed"`
+	FromStage         string         `json:"from_stage" minLength:"1" maxLength:"100"`
+	FromRoute         string         `json:"from_route,omitempty" maxLength:"100"`
+	FromPath          string         `json:"from_path,omitempty" maxLength:"1024"`
+	ConfigID          string         `json:"config_id" minLength:"1" maxLength:"200" doc:"Config (id or name) to run"`
+	ToRoute           string         `json:"to_route" minLength:"1" maxLength:"100" doc:"Route of that config receiving the artefacts"`
+	Tag               string         `json:"tag,omitempty" maxLength:"200" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
+	Metadata          map[string]any `json:"metadata,omitempty"`
+}
+
+// ReplayResult answers a replay.
+type ReplayResult struct {
+	Execution        store.Execution `json:"execution"`
+	ReplayBatchID    string          `json:"replay_batch_id"`
+	ToRoute          string          `json:"to_route"`
+	ObjectsFound     int             `json:"objects_found"`
+	ObjectsPublished int             `json:"objects_published"`
+	ObjectsFailed    int             `json:"objects_failed" doc:"Artefacts that could not become messages (too large)"`
+}
+
 // Execution is an execution record.
 type Execution = store.Execution
 
