@@ -142,6 +142,9 @@ func (db *DB) Lineage() *Lineage { return &Lineage{pool: db.pool} }
 // DeadLetters returns the dead-letter repository.
 func (db *DB) DeadLetters() *DeadLetters { return &DeadLetters{pool: db.pool} }
 
+// ArchiveJobs stores content archive jobs.
+func (db *DB) ArchiveJobs() *ArchiveJobs { return &ArchiveJobs{pool: db.pool} }
+
 // StorageEvents is the storage event feed.
 func (db *DB) StorageEvents() *StorageEvents {
 	return &StorageEvents{pool: db.pool, mu: &db.storageEventsMu}

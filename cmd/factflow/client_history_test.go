@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -117,4 +120,39 @@ func TestClientReplay(t *testing.T) {
 	require.Contains(t, res.stderr, "REPLAY_NOTHING_FOUND")
 	res = e.cli("execution", "replay", "r0", "--from-stage", "file_source", "--detached")
 	require.Equal(t, exitUsage, res.code, res)
+}
+
+func TestClientStorageDownload(t *testing.T) {
+	t.Parallel()
+	e := newCLIEnv(t)
+	folder := writeFiles(t, map[string]string{"a.md": "# A\n\nalpha text\n", "b.md": "# B\n\nbeta text\n"})
+	require.Equal(t, exitOK, e.cli("config", "create", "-f", folderIngestYAML, "--name", "fi").code)
+	res := e.cli("config", "run", "fi", "--set", "root="+folder, "--tag", "d1", "--wait", "--progress", "none")
+	require.Equal(t, exitOK, res.code, res)
+	ex := decoded[api.Execution](t, e.cli("execution", "get", "d1", "--output", "json"))
+
+	out := t.TempDir()
+	res = e.cli("storage", "download", "d1", "--stage", "markdown_storage_writer", "--output-dir", out)
+	require.Equal(t, exitOK, res.code, res)
+	require.Contains(t, res.stdout, "2 files written")
+	st, err := os.Stat(filepath.Join(out, ex.ID, "convert", "markdown_storage_writer"))
+	require.NoError(t, err)
+	require.True(t, st.IsDir(), "the key hierarchy is kept")
+	var files []string
+	require.NoError(t, filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	}))
+	require.Len(t, files, 2)
+	for _, f := range files {
+		require.Contains(t, f, filepath.Join(out, ex.ID, "convert", "markdown_storage_writer"))
+	}
+	objs := decoded[api.StorageList](t, e.cli("storage", "list", "--prefix", "archives/", "--output", "json"))
+	require.Zero(t, objs.Total, "the server's archive is removed after the download")
+
+	res = e.cli("storage", "download", "d1", "--extension", ".pdf", "--output-dir", out)
+	require.Equal(t, exitFailed, res.code, res)
+	require.Contains(t, res.stderr, "ARCHIVE_EMPTY")
 }

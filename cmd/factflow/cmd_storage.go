@@ -17,7 +17,7 @@ func newStorageCmd() *cobra.Command {
 		Use:   "storage",
 		Short: "Browse and read the objects executions stored on a server",
 	}
-	c.AddCommand(newStorageListCmd(), newStorageBrowseCmd(), newStorageGetCmd(), newStorageMetadataCmd(), newStorageWatchCmd())
+	c.AddCommand(newStorageListCmd(), newStorageBrowseCmd(), newStorageGetCmd(), newStorageMetadataCmd(), newStorageWatchCmd(), newStorageDownloadCmd())
 	return c
 }
 

@@ -183,6 +183,7 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 		Queue:      c.Queue,
 		Registry:   c.Registry,
 		InstanceID: c.Instance.ID,
+		Archives:   c.Archives,
 		Version:    buildVersion(),
 		StartedAt:  started,
 		Logger:     log,

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/factflow/factflow/adapters"
+	"github.com/factflow/factflow/archive"
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/queue"
 	"github.com/factflow/factflow/storage"
@@ -39,6 +40,8 @@ type Options struct {
 	PollInterval time.Duration
 	// MaxBodyBytes caps request bodies (default 4 MiB).
 	MaxBodyBytes int64
+	// Archives serves /content/archive (nil: those operations are absent).
+	Archives *archive.Service
 }
 
 // API is the HTTP API.
@@ -112,6 +115,7 @@ func New(opts Options) (*API, error) {
 	a.registerDeadLetters()
 	a.registerStorageEvents()
 	a.registerReplay()
+	a.registerContent()
 
 	a.handler = a.withRequestID(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
 	return a, nil

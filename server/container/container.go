@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/factflow/factflow/adapters"
+	"github.com/factflow/factflow/archive"
 	"github.com/factflow/factflow/adapters/builtin"
 	"github.com/factflow/factflow/netguard"
 	"github.com/factflow/factflow/orchestrator"
@@ -70,6 +71,8 @@ type Container struct {
 	Storage  storage.Store
 	Registry *adapters.Registry
 	Manager  *orchestrator.Manager
+	// Archives builds content archives.
+	Archives *archive.Service
 	// Interrupted lists executions of stopped processes found running at
 	// start and marked interrupted.
 	Interrupted []string
@@ -290,6 +293,16 @@ func (c *Container) startEngine(ctx context.Context) error {
 	}
 	c.Manager = m
 	c.onStop("orchestrator", m.Shutdown)
+
+	// Archives read the store itself: their reads and writes are not
+	// artefacts of any execution.
+	c.Archives = archive.New(c.DB, c.Storage, c.Instance.ID, c.log)
+	if failed, err := c.Archives.Recover(ctx); err != nil {
+		c.log.Warn("failing archive jobs of stopped processes", "error", err)
+	} else if len(failed) > 0 {
+		c.log.Warn("archive jobs of a process that stopped were marked failed", "jobs", strings.Join(failed, ","))
+	}
+	c.onStop("archive jobs", c.Archives.Stop)
 	return nil
 }
 
