@@ -21,6 +21,7 @@ import (
 	"github.com/factflow/factflow/server/api"
 	"github.com/factflow/factflow/server/appconfig"
 	"github.com/factflow/factflow/server/container"
+	"github.com/factflow/factflow/server/metrics"
 )
 
 // codeListenFailed: the HTTP address cannot be bound.
@@ -176,6 +177,11 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 		pipelines += len(extra.Pipelines)
 	}
 
+	met, err := metrics.New(metrics.Options{Manager: c.Manager, DB: c.DB, Lineage: c.Lineage, Latency: c.Latency, Logger: log})
+	if err != nil {
+		return failStart(exitFailed, fmt.Errorf("registering metrics: %w", err))
+	}
+	defer met.Close()
 	a, err := api.New(api.Options{
 		DB:         c.DB,
 		Manager:    c.Manager,
@@ -184,9 +190,14 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 		Registry:   c.Registry,
 		InstanceID: c.Instance.ID,
 		Archives:   c.Archives,
-		Version:    buildVersion(),
-		StartedAt:  started,
-		Logger:     log,
+		Metrics:    met,
+		Lineage:    c.Lineage,
+		QueueURL:   cfg.Queue.URL,
+
+		MaxConcurrentExecutions: cfg.Orchestrator.MaxConcurrentExecutions,
+		Version:                 buildVersion(),
+		StartedAt:               started,
+		Logger:                  log,
 	})
 	if err != nil {
 		return failStart(exitFailed, fmt.Errorf("building the HTTP API: %w", err))

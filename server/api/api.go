@@ -16,6 +16,7 @@ import (
 	"github.com/factflow/factflow/archive"
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
 	"github.com/factflow/factflow/store"
 )
@@ -42,6 +43,18 @@ type Options struct {
 	MaxBodyBytes int64
 	// Archives serves /content/archive (nil: those operations are absent).
 	Archives *archive.Service
+
+	// System and metrics (all optional).
+	// Metrics, when set, is served at /metrics and times every operation.
+	Metrics *metrics.Metrics
+	// Lineage adds the lineage writer's state to GET /system/health?debug=true.
+	Lineage *store.LineageWriter
+	// QueueURL is the broker URL as configured (empty: the embedded
+	// broker); it is shown redacted by GET /system/info.
+	QueueURL string
+	// MaxConcurrentExecutions is the orchestrator's cap, for
+	// GET /system/info and the debug health.
+	MaxConcurrentExecutions int
 }
 
 // API is the HTTP API.
@@ -104,6 +117,8 @@ func New(opts Options) (*API, error) {
 	cfg.Transformers = append(cfg.Transformers, stampProblem)
 	a := &API{opts: opts, log: opts.Logger}
 	a.huma = humago.New(mux, cfg)
+	// Before any operation is registered: huma binds middlewares then.
+	a.useMetrics()
 
 	a.registerSystem()
 	a.registerAdapters()
@@ -117,6 +132,10 @@ func New(opts Options) (*API, error) {
 	a.registerReplay()
 	a.registerContent()
 
+	// Prometheus scrapes /metrics outside /api/v1.
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics.Handler())
+	}
 	a.handler = a.withRequestID(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
 	return a, nil
 }

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/factflow/factflow/adapters"
-	"github.com/factflow/factflow/archive"
 	"github.com/factflow/factflow/adapters/builtin"
+	"github.com/factflow/factflow/archive"
 	"github.com/factflow/factflow/netguard"
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/queue"
 	natsq "github.com/factflow/factflow/queue/nats"
 	"github.com/factflow/factflow/server/embedded"
+	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
 	"github.com/factflow/factflow/storage/fs"
 	"github.com/factflow/factflow/store"
@@ -66,6 +67,9 @@ type Container struct {
 	// Instance is this process's lease on the executions it owns.
 	Instance *store.Instance
 	Lineage  *store.LineageWriter // nil when lineage is off
+	// Latency observes adapter step durations for the metrics (nil when
+	// lineage is off: the engine then builds no lineage rows at all).
+	Latency  *metrics.LatencySink
 	Queue    queue.Provider
 	NATS     *natsq.Server // nil with an external broker
 	Storage  storage.Store
@@ -282,7 +286,9 @@ func (c *Container) startEngine(ctx context.Context) error {
 		InstanceID:              c.Instance.ID,
 	}
 	if c.Lineage != nil {
-		opts.Lineage = c.Lineage
+		// Step latencies are observed on their way to the lineage writer.
+		c.Latency = metrics.NewLatencySink(c.Lineage)
+		opts.Lineage = c.Latency
 	}
 	m, err := orchestrator.New(opts)
 	if err != nil {

@@ -43,7 +43,7 @@ func Start(t testing.TB, cfg container.Config, opts api.Options) *Server {
 		t.Fatalf("apitest: starting the container: %v", err)
 	}
 	opts.DB, opts.Manager, opts.Storage, opts.Queue = c.DB, c.Manager, c.Storage, c.Queue
-	opts.Registry, opts.InstanceID, opts.Archives = c.Registry, c.Instance.ID, c.Archives
+	opts.Registry, opts.InstanceID, opts.Archives, opts.Lineage = c.Registry, c.Instance.ID, c.Archives, c.Lineage
 	if opts.Version == "" {
 		opts.Version = "test"
 	}
