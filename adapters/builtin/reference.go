@@ -61,6 +61,10 @@ var examples = map[string]string{
 }
 
 // example returns the YAML adapter entry shown for s.
+// Example is the YAML adapter entry shown for s: the curated one, or one
+// generated from its required config keys. It loads without findings.
+func Example(s adapters.Spec) string { return example(s) }
+
 func example(s adapters.Spec) string {
 	if e, ok := examples[s.Type]; ok {
 		return e

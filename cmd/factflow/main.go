@@ -87,6 +87,6 @@ func newRootCmd() *cobra.Command {
 func newConfigCmd() *cobra.Command {
 	c := &cobra.Command{Use: "config", Short: "Validate and manage pipeline configs"}
 	c.AddCommand(withRemoteValidation(newConfigValidateCmd()), newConfigCreateCmd(), newConfigListCmd(),
-		newConfigGetCmd(), newConfigEditCmd(), newConfigRunCmd(), newConfigDeleteCmd(), newConfigVersionsCmd())
+		newConfigGetCmd(), newConfigEditCmd(), newConfigRunCmd(), newConfigDeleteCmd(), newConfigVersionsCmd(), newConfigTestCmd())
 	return c
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +156,16 @@ func TestSystemAndAdapters(t *testing.T) {
 	require.Equal(t, "smart_segmenter", ad.Type)
 	require.Equal(t, "object", ad.ConfigSchema["type"])
 	require.Contains(t, ad.ConfigSchema["properties"], "max_tokens")
+	require.True(t, strings.HasPrefix(ad.Example, "- type: smart_segmenter"), ad.Example)
+
+	// Every example validates as an entry of a route.
+	for _, a := range list.Items {
+		var rep api.ValidationReport
+		doc := "version: \"1.0\"\nroutes:\n  r:\n    inbound: { queue: r.in }\n    adapters:\n" +
+			indentLines(a.Example, "      ") + "\n"
+		e.call(http.MethodPost, "/api/v1/configs/validate", api.ConfigValidate{ConfigYAML: doc}, http.StatusOK, &rep)
+		require.True(t, rep.IsValid, "example of %s: %+v\n%s", a.Type, rep.Findings, doc)
+	}
 
 	// The OpenAPI document is 3.1 and describes the operations.
 	var doc struct {
@@ -231,4 +242,12 @@ func TestDatabaseOutage(t *testing.T) {
 	require.Equal(t, "quick", got.Name)
 	e.call(http.MethodGet, "/api/v1/system/health", nil, http.StatusOK, &h)
 	require.Equal(t, "healthy", h.Status)
+}
+
+func indentLines(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return strings.Join(lines, "\n")
 }

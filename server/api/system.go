@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
+	"github.com/factflow/factflow/adapters/builtin"
 	"github.com/factflow/factflow/configspec"
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/pipeline"
@@ -145,7 +146,7 @@ func (a *API) adapterInfo(typ string) (Adapter, bool) {
 		return Adapter{}, false
 	}
 	out := Adapter{Type: s.Type, Category: s.Category, Summary: s.Summary, Description: s.Description,
-		Reads: s.Reads, Writes: s.Writes, Emits: s.Emits}
+		Reads: s.Reads, Writes: s.Writes, Emits: s.Emits, Example: builtin.Example(s)}
 	if s.Config != nil {
 		out.ConfigSchema = configspec.Schema(s.Config)
 	}

@@ -319,6 +319,9 @@ type Adapter struct {
 	Writes       []string       `json:"writes,omitempty"`
 	Emits        bool           `json:"emits"`
 	ConfigSchema map[string]any `json:"config_schema,omitempty"`
+	// Example is an entry for a route's adapters list, in YAML; it
+	// validates as it is.
+	Example string `json:"example"`
 }
 
 // AdapterList answers GET /adapters.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -106,6 +107,9 @@ func registerPipelines(ctx context.Context, c *Container, files fs.FS, strict bo
 	if err != nil {
 		return ShippedReport{}, fmt.Errorf("listing pipelines: %w", err)
 	}
+	// Pipeline test files (*_test.yaml) sit beside pipelines; they are not
+	// pipelines themselves.
+	names = slices.DeleteFunc(names, func(n string) bool { return !pipeline.IsPipelineFile(n) })
 	sort.Strings(names)
 
 	type loaded struct {
