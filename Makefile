@@ -15,7 +15,7 @@ TEST_SERVICES ?= postgres nats
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run run-once test test-go test-fuzz bench bench-server lint services-up services-down clean
+.PHONY: all build run run-once test test-go test-fuzz bench bench-server bench-lineage update-openapi lint services-up services-down clean
 
 all: build
 
@@ -72,6 +72,14 @@ bench: build services-up
 bench-server: build services-up
 	$(SERVICES) install postgres
 	eval "$$($(SERVICES) env)"; $(GO) run ./bench/server -bin $(BIN) $(BENCH_SERVER_FLAGS)
+
+# Lineage explorer queries on a million rows (p50/p95/p99 per query).
+bench-lineage: services-up
+	eval "$$($(SERVICES) env)"; $(GO) run ./bench/lineage $(BENCH_LINEAGE_FLAGS)
+
+# Rewrites server/api/testdata/openapi.json after an intended API change.
+update-openapi: services-up
+	eval "$$($(SERVICES) env)"; FACTFLOW_UPDATE_GOLDEN=1 $(GO) test -run TestOpenAPIGolden -count=1 ./server/api
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

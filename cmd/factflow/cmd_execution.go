@@ -31,7 +31,7 @@ the server reported), 3 server unreachable, 4 --timeout reached, 5 interrupted.`
 	}
 	c.AddCommand(newExecutionListCmd(), newExecutionGetCmd(), newExecutionWaitCmd(), newExecutionWatchCmd(),
 		newExecutionCancelCmd(), newExecutionDAGCmd(), newExecutionStatsCmd(), newExecutionRoutesCmd(),
-		newExecutionTimelineCmd(), newExecutionDeadLettersCmd(), newExecutionReplaysCmd(), newExecutionReplayCmd())
+		newExecutionTimelineCmd(), newExecutionDeadLettersCmd(), newExecutionReplaysCmd(), newExecutionReplayCmd(), newExecutionLineageCmd())
 	return c
 }
 

@@ -131,6 +131,9 @@ func New(opts Options) (*API, error) {
 	a.registerStorageEvents()
 	a.registerReplay()
 	a.registerContent()
+	a.registerLineage()
+
+	a.documentOperations()
 
 	// Prometheus scrapes /metrics outside /api/v1.
 	if opts.Metrics != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 type configRef struct {
-	ID string `path:"id" maxLength:"200" doc:"Config id (UUID) or name"`
+	ID string `path:"id" maxLength:"200" example:"docs-ingest" doc:"Config id (UUID) or name"`
 }
 
 // CodeConfigNameTaken: another active config has the name.
@@ -112,7 +112,7 @@ func (a *API) registerConfigs() {
 
 	huma.Register(a.huma, op(http.MethodPut, "/configs/{id}", "update-config", "Replace a config's YAML; the version goes up by one", "configs"),
 		func(ctx context.Context, in *struct {
-			ID   string `path:"id" maxLength:"200" doc:"Config id (UUID) or name"`
+			ID   string `path:"id" maxLength:"200" example:"docs-ingest" doc:"Config id (UUID) or name"`
 			Body ConfigUpdate
 		}) (*configOut, error) {
 			cur, err := a.resolveConfig(ctx, in.ID)
@@ -172,7 +172,7 @@ func (a *API) registerConfigs() {
 		})
 
 	type runIn struct {
-		ID              string          `path:"id" maxLength:"200" doc:"Config id (UUID) or name"`
+		ID              string          `path:"id" maxLength:"200" example:"docs-ingest" doc:"Config id (UUID) or name"`
 		Tag             string          `query:"tag" maxLength:"200" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" doc:"Unique alias of the new execution"`
 		SkipInitMessage bool            `query:"skip_init_message" doc:"Start the routes without publishing the init message"`
 		Body            *map[string]any `doc:"Fields merged into init_message.payload"`

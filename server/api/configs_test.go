@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -205,6 +206,14 @@ func TestOpenAPIDocumentsEveryOperation(t *testing.T) {
 			require.NotEmpty(t, o["operationId"], "%s %s", method, path)
 			require.NotEmpty(t, o["summary"], "%s %s", method, path)
 			require.NotEmpty(t, o["tags"], "%s %s", method, path)
+			require.NotEmpty(t, o["description"], "%s %s has no description", method, path)
+			responses, _ := o["responses"].(map[string]any)
+			require.Contains(t, responses, "500", "%s %s documents its errors", method, path)
+			for code, r := range responses {
+				if code[0] == '4' || code[0] == '5' {
+					require.Contains(t, fmt.Sprint(r), "Problem", "%s %s: error %s is a problem document", method, path, code)
+				}
+			}
 		}
 	}
 	require.GreaterOrEqual(t, ops, 25)

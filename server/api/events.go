@@ -23,7 +23,7 @@ import (
 // client's resume point).
 
 type eventsIn struct {
-	ID          string `path:"id" maxLength:"200" doc:"Execution id (UUID) or tag"`
+	ID          string `path:"id" maxLength:"200" example:"nightly-2026-12-01" doc:"Execution id (UUID) or tag"`
 	Detail      string `query:"detail" enum:"stages," doc:"stages adds per-message, per-adapter events (not resumable)"`
 	Timeout     int    `query:"timeout" minimum:"0" maximum:"86400" default:"3600" doc:"Seconds before the server ends the stream (0 = until the execution ends); reconnect with Last-Event-ID"`
 	LastEventID string `header:"Last-Event-ID" maxLength:"64" doc:"Resume after this event id"`

@@ -17,7 +17,7 @@ import (
 )
 
 type execRef struct {
-	ID string `path:"id" maxLength:"200" doc:"Execution id (UUID) or tag"`
+	ID string `path:"id" maxLength:"200" example:"nightly-2026-12-01" doc:"Execution id (UUID) or tag"`
 }
 
 func (a *API) execution(ctx context.Context, ref string) (*store.Execution, error) {
@@ -165,7 +165,7 @@ func (a *API) registerExecutions() {
 		})
 
 	type lineageIn struct {
-		ID     string `path:"id" maxLength:"200" doc:"Execution id (UUID) or tag"`
+		ID     string `path:"id" maxLength:"200" example:"nightly-2026-12-01" doc:"Execution id (UUID) or tag"`
 		Limit  int    `query:"limit" minimum:"1" maximum:"10000" default:"1000"`
 		Offset int    `query:"offset" minimum:"0"`
 	}
@@ -185,7 +185,7 @@ func (a *API) registerExecutions() {
 		})
 
 	type pageIn struct {
-		ID     string `path:"id" maxLength:"200" doc:"Execution id (UUID) or tag"`
+		ID     string `path:"id" maxLength:"200" example:"nightly-2026-12-01" doc:"Execution id (UUID) or tag"`
 		Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 		Offset int    `query:"offset" minimum:"0"`
 	}

@@ -18,7 +18,7 @@ const (
 
 func (a *API) registerReplay() {
 	type execIn struct {
-		ID   string `path:"id" maxLength:"200" doc:"Execution id (UUID) or tag"`
+		ID   string `path:"id" maxLength:"200" example:"nightly-2026-12-01" doc:"Execution id (UUID) or tag"`
 		Body ExecutionReplay
 	}
 	huma.Register(a.huma, func() huma.Operation {

@@ -53,8 +53,8 @@ type ConfigVersions struct {
 
 // ConfigCreate is the body of POST /configs.
 type ConfigCreate struct {
-	Name        string `json:"name" minLength:"1" maxLength:"200" doc:"Unique, human name"`
-	ConfigYAML  string `json:"config_yaml" maxLength:"1048576" doc:"Pipeline YAML; stored even when invalid"`
+	Name        string `json:"name" minLength:"1" maxLength:"200" example:"docs-ingest" doc:"Unique, human name"`
+	ConfigYAML  string `json:"config_yaml" maxLength:"1048576" example:"version: \"1.0\"\nroutes:\n  a:\n    inbound: { queue: demo.a }\n    adapters: [ { type: noop } ]\ninit_message: { route: a, payload: {} }\n" doc:"Pipeline YAML; stored even when invalid"`
 	Description string `json:"description,omitempty" maxLength:"2000"`
 	SourceType  string `json:"source_type,omitempty" enum:"api,file,imported,cli" doc:"Where the YAML came from (default api)"`
 	SourcePath  string `json:"source_path,omitempty" maxLength:"1024"`
@@ -69,18 +69,18 @@ type ConfigUpdate struct {
 
 // ConfigValidate is the body of POST /configs/validate.
 type ConfigValidate struct {
-	ConfigYAML string `json:"config_yaml" maxLength:"1048576"`
+	ConfigYAML string `json:"config_yaml" maxLength:"1048576" example:"version: \"1.0\"\nroutes: {}\n"`
 }
 
 // ExecutionStart is the body of POST /executions.
 type ExecutionStart struct {
-	ConfigID string `json:"config_id" minLength:"1" doc:"Config id (UUID) or name"`
+	ConfigID string `json:"config_id" minLength:"1" example:"docs-ingest" doc:"Config id (UUID) or name"`
 	// Metadata is free-form JSON kept with the execution; TriggerContext is
 	// its older name and is merged into it.
 	Metadata       map[string]any `json:"metadata,omitempty"`
 	TriggerContext map[string]any `json:"trigger_context,omitempty" doc:"Alias of metadata"`
-	Tag            string         `json:"tag,omitempty" maxLength:"200" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" doc:"Unique alias usable wherever an execution id is"`
-	IdempotencyKey string         `json:"idempotency_key,omitempty" maxLength:"200" doc:"A second start with the same key within 10 minutes returns the first execution"`
+	Tag            string         `json:"tag,omitempty" maxLength:"200" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" example:"nightly-2026-12-01" doc:"Unique alias usable wherever an execution id is"`
+	IdempotencyKey string         `json:"idempotency_key,omitempty" maxLength:"200" example:"deploy-4711" doc:"A second start with the same key within 10 minutes returns the first execution"`
 	// Payload overrides fields of init_message.payload.
 	Payload         map[string]any `json:"payload,omitempty"`
 	SkipInitMessage bool           `json:"skip_init_message,omitempty"`
@@ -89,7 +89,7 @@ type ExecutionStart struct {
 // ExecutionReplay is the body of POST /executions/{id}/replay.
 type ExecutionReplay struct {
 	ReplaySource string         `json:"replay_source,omitempty" enum:"storage" default:"storage" doc:"Where the replayed messages come from: the artefacts in storage"`
-	FromStage    string         `json:"from_stage" minLength:"1" maxLength:"100" doc:"The stage (adapter step name) whose stored artefacts are replayed"`
+	FromStage    string         `json:"from_stage" minLength:"1" maxLength:"100" example:"web_content_storage" doc:"The stage (adapter step name) whose stored artefacts are replayed"`
 	FromRoute    string         `json:"from_route,omitempty" maxLength:"100" doc:"The route the stage belongs to, when several have it"`
 	FromPath     string         `json:"from_path,omitempty" maxLength:"1024" doc:"Only artefacts under this sub-path of the stage's folder"`
 	ToRoute      string         `json:"to_route,omitempty" maxLength:"100" doc:"The route receiving the artefacts; by default the one the stage's route feeds"`
@@ -101,12 +101,12 @@ type ExecutionReplay struct {
 // DetachedReplay is the body of POST /replay: stored artefacts of any
 // execution into a route of a config, as a new, unlinked execution.
 type DetachedReplay struct {
-	SourceExecutionID string         `json:"source_execution_id" minLength:"1" maxLength:"200" doc:"Execution (id or tag) whose artefacts are replayed"`
-	FromStage         string         `json:"from_stage" minLength:"1" maxLength:"100"`
+	SourceExecutionID string         `json:"source_execution_id" minLength:"1" maxLength:"200" example:"nightly-2026-12-01" doc:"Execution (id or tag) whose artefacts are replayed"`
+	FromStage         string         `json:"from_stage" minLength:"1" maxLength:"100" example:"web_content_storage"`
 	FromRoute         string         `json:"from_route,omitempty" maxLength:"100"`
 	FromPath          string         `json:"from_path,omitempty" maxLength:"1024"`
 	ConfigID          string         `json:"config_id" minLength:"1" maxLength:"200" doc:"Config (id or name) to run"`
-	ToRoute           string         `json:"to_route" minLength:"1" maxLength:"100" doc:"Route of that config receiving the artefacts"`
+	ToRoute           string         `json:"to_route" minLength:"1" maxLength:"100" example:"convert" doc:"Route of that config receiving the artefacts"`
 	Tag               string         `json:"tag,omitempty" maxLength:"200" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
 	Metadata          map[string]any `json:"metadata,omitempty"`
 }
@@ -238,7 +238,7 @@ type RouteState = store.RouteState
 
 // PipelineControl is the body of PATCH /pipelines/{route_id}.
 type PipelineControl struct {
-	State string `json:"state" enum:"paused,running"`
+	State string `json:"state" enum:"paused,running" example:"paused"`
 }
 
 // PipelineControlResult answers PATCH /pipelines/{route_id}.

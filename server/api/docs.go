@@ -1,0 +1,137 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// opDoc completes an operation's documentation: a description and the
+// errors it answers (status and codes), beyond the 422, 500 and 503 every
+// operation may answer.
+type opDoc struct {
+	desc string
+	errs map[int]string
+}
+
+// opDocs is kept beside the operations; a test fails when an operation
+// has no entry.
+var opDocs = map[string]opDoc{
+	"get-system-health": {desc: "Probes the database, the broker, storage and the orchestrator, each with a short deadline. " +
+		"Always 200: the status field says healthy, degraded or unhealthy; debug=true adds each component's details."},
+	"get-system-info": {desc: "Version, instance, providers (with secrets redacted) and limits of this server."},
+	"run-mq-diagnostic": {desc: "Publishes messages to a throwaway queue of the configured broker, consumes and acks them, " +
+		"and reports a timeline; a broker failure is ok=false with the failing step.",
+		errs: map[int]string{503: "QUEUE_NOT_CONFIGURED"}},
+	"list-adapters": {desc: "Every adapter type with its docs, the payload fields it reads and writes, the JSON Schema of its config and a YAML example."},
+	"get-adapter":   {desc: "One adapter type.", errs: map[int]string{404: "ADAPTER_NOT_FOUND"}},
+	"create-config": {desc: "Stores the YAML with its validation report even when it does not parse (it is then not runnable); " +
+		"only a malformed request body is refused.", errs: map[int]string{400: "BAD_REQUEST", 409: "CONFIG_NAME_TAKEN"}},
+	"list-configs": {desc: "Active configs, newest first (include_inactive for all), each validated again against this server's adapters."},
+	"get-config":   {desc: "One config by id or name, with its YAML and a fresh validation report.", errs: map[int]string{404: "CONFIG_NOT_FOUND"}},
+	"update-config": {desc: "Replaces name, YAML and description; the version goes up by one and the old YAML stays among the versions.",
+		errs: map[int]string{404: "CONFIG_NOT_FOUND", 409: "CONFIG_NAME_TAKEN"}},
+	"delete-config": {desc: "Deactivates the config: it is no longer listed or runnable; its executions and versions stay.",
+		errs: map[int]string{404: "CONFIG_NOT_FOUND"}},
+	"list-config-versions": {desc: "Every YAML the config has had, oldest first.", errs: map[int]string{404: "CONFIG_NOT_FOUND"}},
+	"validate-config":      {desc: "Validates YAML without storing it; always 200 with the findings (line, column, code, remediation)."},
+	"run-config": {desc: "Starts an execution; the body's fields are merged over init_message.payload.",
+		errs: map[int]string{400: "CONFIG_INVALID (with validation_report)", 404: "CONFIG_NOT_FOUND", 409: "CONFIG_INACTIVE, EXECUTION_TAG_TAKEN",
+			429: "TOO_MANY_EXECUTIONS"}},
+	"start-execution": {desc: "Starts an execution of a config (id or name). A repeated idempotency_key within 10 minutes answers 200 with the execution it started.",
+		errs: map[int]string{400: "CONFIG_INVALID", 404: "CONFIG_NOT_FOUND", 409: "CONFIG_INACTIVE, EXECUTION_TAG_TAKEN", 429: "TOO_MANY_EXECUTIONS"}},
+	"list-executions": {desc: "Newest first, filtered by status and config."},
+	"get-execution":   {desc: "The execution record: status, times, frozen config snapshot, metadata and error_info.", errs: execNotFound},
+	"cancel-execution": {desc: "Graceful: intake stops and in-flight messages finish, then the execution is cancelled.",
+		errs: map[int]string{404: "EXECUTION_NOT_FOUND", 409: "EXECUTION_NOT_RUNNING, EXECUTION_OWNED_ELSEWHERE"}},
+	"get-execution-stats":         {desc: "Per-route counts (live while running here) and per-adapter counts, durations and throughput from lineage.", errs: execNotFound},
+	"get-execution-routes":        {desc: "Per-route counts only.", errs: execNotFound},
+	"get-execution-dag":           {desc: "The routes, their adapters and the queues between them, from the frozen config snapshot.", errs: map[int]string{404: "EXECUTION_NOT_FOUND", 409: "SNAPSHOT_UNREADABLE"}},
+	"get-execution-lineage":       {desc: "One row per message per adapter, in start order.", errs: execNotFound},
+	"get-execution-timeline":      {desc: "Every stored event of the execution, oldest first.", errs: execNotFound},
+	"list-execution-dead-letters": {desc: "The messages the execution gave up on, with why.", errs: execNotFound},
+	"list-execution-replays":      {desc: "Executions started as replays of this one.", errs: execNotFound},
+	"stream-execution-events": {desc: "", // set where the operation is registered
+		errs: map[int]string{400: "EVENT_ID_INVALID", 404: "EXECUTION_NOT_FOUND"}},
+	"replay-execution": {desc: "", errs: map[int]string{400: "REPLAY_TARGET_INVALID, CONFIG_INVALID", 404: "EXECUTION_NOT_FOUND, REPLAY_NOTHING_FOUND, CONFIG_NOT_FOUND",
+		409: "SNAPSHOT_UNREADABLE, CONFIG_INACTIVE", 429: "TOO_MANY_EXECUTIONS"}},
+	"replay-detached": {desc: "Each stored artefact of the stage becomes a message of a new execution of the config, seeded into to_route, under one replay batch; the execution is not linked to the source.",
+		errs: map[int]string{400: "REPLAY_TARGET_INVALID, CONFIG_INVALID", 404: "EXECUTION_NOT_FOUND, REPLAY_NOTHING_FOUND, CONFIG_NOT_FOUND", 429: "TOO_MANY_EXECUTIONS"}},
+	"list-dead-letters": {desc: "Every dead letter, oldest first.", errs: execNotFound},
+	"get-dead-letter":   {desc: "One dead letter: the original message, its headers and why it was given up.", errs: map[int]string{404: "NOT_FOUND"}},
+	"list-route-states": {desc: "Route keys ever paused or resumed, with their state."},
+	"control-route":     {desc: "Pauses or resumes a route key in every running execution that has it and in later ones; the state is persisted."},
+	"list-objects":      {desc: "Objects under a prefix, one folder level with delimiter=/, filtered by execution, extension, route and stage.", errs: map[int]string{400: "STORAGE_KEY_INVALID", 404: "EXECUTION_NOT_FOUND"}},
+	"get-object":        {desc: "The object's bytes with its content type.", errs: objectErrs},
+	"get-object-metadata": {desc: "Size, content type, ETag and the sidecar metadata (execution, route, stage, source URL…).",
+		errs: objectErrs},
+	"stream-storage-events": {desc: "", errs: map[int]string{400: "EVENT_ID_INVALID", 404: "EXECUTION_NOT_FOUND"}},
+	"count-archive":         {desc: "How many objects and bytes the selection holds.", errs: execNotFound},
+	"prepare-archive":       {desc: "Records a job and builds the zip in the background; poll its status.", errs: map[int]string{404: "EXECUTION_NOT_FOUND, ARCHIVE_EMPTY"}},
+	"get-archive-status":    {desc: "Status and progress of a job.", errs: archiveNotFound},
+	"download-archive":      {desc: "The zip of a completed job.", errs: map[int]string{404: "ARCHIVE_NOT_FOUND", 409: "ARCHIVE_NOT_READY"}},
+	"delete-archive":        {desc: "Cancels the job if it is building, then removes its zip and record.", errs: archiveNotFound},
+	"list-lineage": {desc: "Lineage rows across executions with filters on execution, route, adapter, stage, status, ids, time ranges, durations and metadata (exact or partial, case-insensitive), sorted and paginated.",
+		errs: execNotFound},
+	"get-lineage":          {desc: "Every row of one message (correlation id), one per adapter.", errs: lineageNotFound},
+	"get-lineage-chain":    {desc: "A message's ancestors up to the root and its descendants, with depth.", errs: lineageNotFound},
+	"list-lineage-children": {desc: "The messages emitted from this one.", errs: lineageNotFound},
+	"list-lineage-failures": {desc: "Failed rows, newest first.", errs: execNotFound},
+	"list-lineage-batch":   {desc: "The rows of one replay batch."},
+	"get-lineage-stats":    {desc: "Counts by status, by route and adapter with duration percentiles, failure rate and throughput.", errs: execNotFound},
+}
+
+var (
+	execNotFound    = map[int]string{404: "EXECUTION_NOT_FOUND"}
+	objectErrs      = map[int]string{400: "STORAGE_KEY_INVALID", 404: "OBJECT_NOT_FOUND"}
+	archiveNotFound = map[int]string{404: "ARCHIVE_NOT_FOUND"}
+	lineageNotFound = map[int]string{404: "LINEAGE_NOT_FOUND"}
+)
+
+// documentOperations writes opDocs into the OpenAPI document: the
+// description (unless the operation has one) and one problem+json
+// response per documented error status.
+func (a *API) documentOperations() {
+	problemRef := &huma.Schema{Ref: "#/components/schemas/Problem"}
+	for _, item := range a.huma.OpenAPI().Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if o == nil {
+				continue
+			}
+			d := opDocs[o.OperationID]
+			if o.Description == "" {
+				o.Description = d.desc
+			}
+			errs := map[int]string{http.StatusInternalServerError: "INTERNAL",
+				http.StatusServiceUnavailable: "DATABASE_UNAVAILABLE, SHUTTING_DOWN"}
+			if len(o.Parameters) > 0 || o.RequestBody != nil {
+				errs[http.StatusUnprocessableEntity] = "VALIDATION_FAILED (errors name each field)"
+			}
+			for st, codes := range d.errs {
+				if prev, ok := errs[st]; ok {
+					codes = prev + ", " + codes
+				}
+				errs[st] = codes
+			}
+			statuses := make([]int, 0, len(errs))
+			for st := range errs {
+				statuses = append(statuses, st)
+			}
+			sort.Ints(statuses)
+			for _, st := range statuses {
+				key := strconv.Itoa(st)
+				if _, ok := o.Responses[key]; ok {
+					continue
+				}
+				o.Responses[key] = &huma.Response{
+					Description: fmt.Sprintf("%s: %s", http.StatusText(st), strings.TrimSpace(errs[st])),
+					Content:     map[string]*huma.MediaType{"application/problem+json": {Schema: problemRef}},
+				}
+			}
+		}
+	}
+}
