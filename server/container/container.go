@@ -75,6 +75,9 @@ type Container struct {
 	Storage  storage.Store
 	Registry *adapters.Registry
 	Manager  *orchestrator.Manager
+	// Topics forwards events to the broker's system topics (nil when the
+	// broker has no topics).
+	Topics *orchestrator.TopicForwarder
 	// Archives builds content archives.
 	Archives *archive.Service
 	// Interrupted lists executions of stopped processes found running at
@@ -298,6 +301,12 @@ func (c *Container) startEngine(ctx context.Context) error {
 		return err
 	}
 	c.Manager = m
+	// Registered before the orchestrator's stop so that it stops after it:
+	// the interrupted statuses of a shutdown still reach the topics.
+	if tp, ok := c.Queue.(orchestrator.TopicPublisher); ok {
+		c.Topics = orchestrator.ForwardTopics(m.Bus(), tp, c.log)
+		c.onStop("system topics", c.Topics.Stop)
+	}
 	c.onStop("orchestrator", m.Shutdown)
 
 	// Archives read the store itself: their reads and writes are not
