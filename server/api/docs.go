@@ -77,12 +77,12 @@ var opDocs = map[string]opDoc{
 	"delete-archive":        {desc: "Cancels the job if it is building, then removes its zip and record.", errs: archiveNotFound},
 	"list-lineage": {desc: "Lineage rows across executions with filters on execution, route, adapter, stage, status, ids, time ranges, durations and metadata (exact or partial, case-insensitive), sorted and paginated.",
 		errs: execNotFound},
-	"get-lineage":          {desc: "Every row of one message (correlation id), one per adapter.", errs: lineageNotFound},
-	"get-lineage-chain":    {desc: "A message's ancestors up to the root and its descendants, with depth.", errs: lineageNotFound},
+	"get-lineage":           {desc: "Every row of one message (correlation id), one per adapter.", errs: lineageNotFound},
+	"get-lineage-chain":     {desc: "A message's ancestors up to the root and its descendants, with depth.", errs: lineageNotFound},
 	"list-lineage-children": {desc: "The messages emitted from this one.", errs: lineageNotFound},
 	"list-lineage-failures": {desc: "Failed rows, newest first.", errs: execNotFound},
-	"list-lineage-batch":   {desc: "The rows of one replay batch."},
-	"get-lineage-stats":    {desc: "Counts by status, by route and adapter with duration percentiles, failure rate and throughput.", errs: execNotFound},
+	"list-lineage-batch":    {desc: "The rows of one replay batch."},
+	"get-lineage-stats":     {desc: "Counts by status, by route and adapter with duration percentiles, failure rate and throughput.", errs: execNotFound},
 }
 
 var (
