@@ -35,11 +35,7 @@ func (a *API) registerEvents() {
 	o.Description = "Each event has a UUIDv7 id, its type as the event name and the event as JSON data. " +
 		"Comments keep the connection alive every 15 s. The stream ends after the terminal status event. " +
 		"Resume with the Last-Event-ID header."
-	o.Responses = map[string]*huma.Response{
-		"200": {Description: "An event stream", Content: map[string]*huma.MediaType{
-			"text/event-stream": {Schema: &huma.Schema{Type: "string"}},
-		}},
-	}
+	o.Responses = eventStreamResponses()
 	huma.Register(a.huma, o, func(ctx context.Context, in *eventsIn) (*huma.StreamResponse, error) {
 		rec, err := a.execution(ctx, in.ID)
 		if err != nil {
@@ -52,16 +48,56 @@ func (a *API) registerEvents() {
 			}
 		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
-			_, w := humago.Unwrap(hctx)
-			h := w.Header()
-			h.Set("Content-Type", "text/event-stream")
-			h.Set("Cache-Control", "no-cache")
-			h.Set("X-Accel-Buffering", "no")
-			w.WriteHeader(http.StatusOK)
-			s := &eventStream{w: bufio.NewWriter(w), rc: http.NewResponseController(w), last: in.LastEventID}
-			a.streamEvents(hctx.Context(), s, rec, in.Detail == "stages", time.Duration(in.Timeout)*time.Second)
+			a.streamEvents(hctx.Context(), openEventStream(hctx, in.LastEventID), rec, in.Detail == "stages",
+				time.Duration(in.Timeout)*time.Second)
 		}}, nil
 	})
+}
+
+// eventStreamResponses documents an operation answering an event stream.
+func eventStreamResponses() map[string]*huma.Response {
+	return map[string]*huma.Response{
+		"200": {Description: "An event stream", Content: map[string]*huma.MediaType{
+			"text/event-stream": {Schema: &huma.Schema{Type: "string"}},
+		}},
+	}
+}
+
+// openEventStream starts answering hctx with an event stream that resumes
+// after lastID.
+func openEventStream(hctx huma.Context, lastID string) *eventStream {
+	_, w := humago.Unwrap(hctx)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // proxies must not buffer a stream
+	w.WriteHeader(http.StatusOK)
+	return &eventStream{w: bufio.NewWriter(w), rc: http.NewResponseController(w), last: lastID}
+}
+
+// streamClock paces a stream: heartbeats, polls of the stored feed, and
+// the end of its time.
+type streamClock struct {
+	heartbeat, poll *time.Ticker
+	expire          <-chan time.Time
+	timer           *time.Timer
+}
+
+func (a *API) newStreamClock(limit time.Duration) *streamClock {
+	c := &streamClock{heartbeat: time.NewTicker(a.opts.HeartbeatInterval), poll: time.NewTicker(a.opts.PollInterval)}
+	if limit > 0 {
+		c.timer = time.NewTimer(limit)
+		c.expire = c.timer.C
+	}
+	return c
+}
+
+func (c *streamClock) stop() {
+	c.heartbeat.Stop()
+	c.poll.Stop()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 }
 
 type eventStream struct {
@@ -151,26 +187,18 @@ func (a *API) streamEvents(ctx context.Context, s *eventStream, rec *store.Execu
 		}
 		return
 	}
-	heartbeat := time.NewTicker(a.opts.HeartbeatInterval)
-	defer heartbeat.Stop()
-	poll := time.NewTicker(a.opts.PollInterval)
-	defer poll.Stop()
-	var expire <-chan time.Time
-	if limit > 0 {
-		t := time.NewTimer(limit)
-		defer t.Stop()
-		expire = t.C
-	}
+	clock := a.newStreamClock(limit)
+	defer clock.stop()
 	for {
 		var err error
 		done := false
 		select {
 		case <-ctx.Done():
 			return
-		case <-expire:
+		case <-clock.expire:
 			_ = s.comment("stream timeout; reconnect with Last-Event-ID")
 			return
-		case <-heartbeat.C:
+		case <-clock.heartbeat.C:
 			err = s.comment("heartbeat")
 		case ev, ok := <-bus:
 			if !ok {
@@ -181,7 +209,7 @@ func (a *API) streamEvents(ctx context.Context, s *eventStream, rec *store.Execu
 				break
 			}
 			done, err = catchUp()
-		case <-poll.C:
+		case <-clock.poll.C:
 			if done, err = catchUp(); err == nil && !done && ended() {
 				done, err = catchUp()
 				done = true

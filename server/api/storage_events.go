@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/google/uuid"
 
 	"github.com/factflow/factflow/storage"
@@ -47,11 +45,7 @@ func (a *API) registerStorageEvents() {
 	o.Description = "Each event has a UUIDv7 id and the object's key, size, type, execution, route and stage. " +
 		"Resume with Last-Event-ID. With execution_id filters the stream ends once every watched execution " +
 		"has ended and its objects were sent, unless keep_open is set."
-	o.Responses = map[string]*huma.Response{
-		"200": {Description: "An event stream", Content: map[string]*huma.MediaType{
-			"text/event-stream": {Schema: &huma.Schema{Type: "string"}},
-		}},
-	}
+	o.Responses = eventStreamResponses()
 	huma.Register(a.huma, o, func(ctx context.Context, in *storageEventsIn) (*huma.StreamResponse, error) {
 		f := store.StorageEventFilter{Route: in.Route, Stage: in.Stage, KeyPrefix: in.Path,
 			Extensions: splitExtensions(in.Extension), AfterID: in.LastEventID}
@@ -69,14 +63,7 @@ func (a *API) registerStorageEvents() {
 			f.ExecutionIDs = append(f.ExecutionIDs, rec.ID)
 		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
-			_, w := humago.Unwrap(hctx)
-			h := w.Header()
-			h.Set("Content-Type", "text/event-stream")
-			h.Set("Cache-Control", "no-cache")
-			h.Set("X-Accel-Buffering", "no")
-			w.WriteHeader(http.StatusOK)
-			s := &eventStream{w: bufio.NewWriter(w), rc: http.NewResponseController(w), last: in.LastEventID}
-			a.streamStorageEvents(hctx.Context(), s, f, in.KeepOpen || len(f.ExecutionIDs) == 0,
+			a.streamStorageEvents(hctx.Context(), openEventStream(hctx, in.LastEventID), f, in.KeepOpen || len(f.ExecutionIDs) == 0,
 				time.Duration(in.Timeout)*time.Second)
 		}}, nil
 	})
@@ -126,16 +113,8 @@ func (a *API) streamStorageEvents(ctx context.Context, s *eventStream, f store.S
 	if err := s.comment("storage events"); err != nil {
 		return
 	}
-	heartbeat := time.NewTicker(a.opts.HeartbeatInterval)
-	defer heartbeat.Stop()
-	poll := time.NewTicker(a.opts.PollInterval)
-	defer poll.Stop()
-	var expire <-chan time.Time
-	if limit > 0 {
-		t := time.NewTimer(limit)
-		defer t.Stop()
-		expire = t.C
-	}
+	clock := a.newStreamClock(limit)
+	defer clock.stop()
 	for {
 		// The end check comes before the catch-up: whatever an ended
 		// execution wrote is stored by then and goes out below.
@@ -152,10 +131,10 @@ func (a *API) streamStorageEvents(ctx context.Context, s *eventStream, f store.S
 		select {
 		case <-ctx.Done():
 			return
-		case <-expire:
+		case <-clock.expire:
 			_ = s.comment("stream timeout; reconnect with Last-Event-ID")
 			return
-		case <-heartbeat.C:
+		case <-clock.heartbeat.C:
 			if s.comment("heartbeat") != nil {
 				return
 			}
@@ -167,7 +146,7 @@ func (a *API) streamStorageEvents(ctx context.Context, s *eventStream, f store.S
 			for len(bus) > 0 {
 				<-bus
 			}
-		case <-poll.C:
+		case <-clock.poll.C:
 		}
 	}
 }
