@@ -11,11 +11,11 @@ SERVE_FLAGS ?=
 SERVICES  := scripts/services.sh
 # Packages whose tests need no external service are tested together with
 # the rest; the test services are started once for the whole run.
-TEST_SERVICES ?= postgres nats
+TEST_SERVICES ?= postgres nats rabbitmq
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run run-once test test-go test-fuzz bench bench-server bench-lineage update-openapi lint services-up services-down clean
+.PHONY: all build run run-once test test-go test-fuzz bench bench-server bench-lineage update-openapi test-rabbitmq lint services-up services-down clean
 
 all: build
 
@@ -76,6 +76,11 @@ bench-server: build services-up
 # Lineage explorer queries on a million rows (p50/p95/p99 per query).
 bench-lineage: services-up
 	eval "$$($(SERVICES) env)"; $(GO) run ./bench/lineage $(BENCH_LINEAGE_FLAGS)
+
+# The AMQP provider's contract suite against RabbitMQ alone (restarts the node).
+test-rabbitmq:
+	$(SERVICES) up rabbitmq
+	eval "$$($(SERVICES) env)"; $(GO) test -race -count=1 ./queue/amqp/...
 
 # Rewrites server/api/testdata/openapi.json after an intended API change.
 update-openapi: services-up

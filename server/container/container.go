@@ -17,6 +17,7 @@ import (
 	"github.com/factflow/factflow/netguard"
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/queue"
+	amqpq "github.com/factflow/factflow/queue/amqp"
 	natsq "github.com/factflow/factflow/queue/nats"
 	"github.com/factflow/factflow/server/embedded"
 	"github.com/factflow/factflow/server/metrics"
@@ -225,12 +226,22 @@ func (c *Container) startQueue(ctx context.Context) error {
 	} else {
 		u, err := url.Parse(cfg.URL)
 		if err != nil {
-			return adapters.Coded("QUEUE_URL_INVALID", "use nats://host:port",
+			return adapters.Coded("QUEUE_URL_INVALID", "use nats://host:port or amqp://user:password@host:port/",
 				fmt.Errorf("parsing queue URL: %w", err))
 		}
-		if s := strings.ToLower(u.Scheme); s != "nats" && s != "tls" {
+		switch strings.ToLower(u.Scheme) {
+		case "nats", "tls":
+		case "amqp", "amqps":
+			p, err := amqpq.New(ctx, amqpq.Config{URL: cfg.URL, Logger: c.log})
+			if err != nil {
+				return fmt.Errorf("connecting to AMQP: %w", err)
+			}
+			c.Queue = p
+			c.onStop("queue provider", p.Close)
+			return nil
+		default:
 			return adapters.Coded("QUEUE_PROVIDER_UNSUPPORTED",
-				"supported today: nats:// (or leave the queue URL empty for the embedded broker)",
+				"supported: nats://, amqp:// or amqps:// (or leave the queue URL empty for the embedded broker)",
 				fmt.Errorf("no queue provider for scheme %q", u.Scheme))
 		}
 	}

@@ -1,0 +1,88 @@
+package amqp
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/queue/queuetest"
+)
+
+// servicesScript provisions the local broker; the restart tests stop and
+// start it through the same script.
+const servicesScript = "../../scripts/services.sh"
+
+// testTimeout bounds waits in this package's own tests.
+const testTimeout = time.Minute
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// brokerURL is the broker under test. The suite needs a real RabbitMQ:
+// without one it fails rather than passing vacuously.
+func brokerURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("FACTFLOW_TEST_AMQP_URL")
+	if u == "" {
+		t.Fatal("FACTFLOW_TEST_AMQP_URL is not set; start RabbitMQ with `scripts/services.sh up rabbitmq` and `eval \"$(scripts/services.sh env)\"`")
+	}
+	return u
+}
+
+// testConfig keeps reconnects quick so the restart tests stay short.
+func testConfig(u string) Config {
+	return Config{URL: u, ReconnectWait: 50 * time.Millisecond, MaxReconnectWait: 500 * time.Millisecond}
+}
+
+func factory(u string) func(t testing.TB) queue.Provider {
+	return func(t testing.TB) queue.Provider {
+		p, err := New(testCtx(t), testConfig(u))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = p.Close(context.Background()) })
+		return p
+	}
+}
+
+// managedBroker reports whether u is the node scripts/services.sh runs,
+// which a test may stop and start.
+func managedBroker(t testing.TB, u string) bool {
+	out, err := exec.Command(servicesScript, "env").Output()
+	if err != nil {
+		t.Logf("%s env: %v", servicesScript, err)
+		return false
+	}
+	return strings.Contains(string(out), "FACTFLOW_TEST_AMQP_URL='"+u+"'")
+}
+
+// restartBroker stops the RabbitMQ node (a clean shutdown of the whole
+// Erlang VM) and starts it again on the same data; the provider
+// reconnects by itself.
+func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
+	t.Helper()
+	for _, cmd := range []string{"down", "up"} {
+		c := exec.Command(servicesScript, cmd, "rabbitmq")
+		out, err := c.CombinedOutput()
+		require.NoError(t, err, "%s %s rabbitmq: %s", servicesScript, cmd, out)
+	}
+	return p
+}
+
+func TestContract(t *testing.T) {
+	u := brokerURL(t)
+	f := queuetest.Factory{New: factory(u)}
+	if managedBroker(t, u) {
+		f.Restart = restartBroker
+	} else {
+		t.Logf("%s is not the node %s manages; the restart tests need a broker the test can stop and are skipped", redact(u), servicesScript)
+	}
+	queuetest.Run(t, Capabilities, f)
+}
