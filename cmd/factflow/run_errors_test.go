@@ -315,9 +315,16 @@ func TestRunStartupProblems(t *testing.T) {
 		{
 			name: "unsupported queue URL",
 			flags: func(t *testing.T) []string {
-				return []string{"--database-url", storetest.URL(t), "--queue", "amqp://guest:s3cret-pw@127.0.0.1:5672/"}
+				return []string{"--database-url", storetest.URL(t), "--queue", "kafka://guest:s3cret-pw@127.0.0.1:9092/"}
 			},
-			want: `Error: QUEUE_PROVIDER_UNSUPPORTED: .*"amqp".*\(hint: supported today: nats://`,
+			want: `Error: QUEUE_PROVIDER_UNSUPPORTED: .*"kafka".*\(hint: supported: nats://, amqp://`,
+		},
+		{
+			name: "AMQP broker refuses",
+			flags: func(t *testing.T) []string {
+				return []string{"--database-url", storetest.URL(t), "--queue", "amqp://nobody:s3cret-pw@" + closedPort(t) + "/"}
+			},
+			want: `Error: .*QUEUE_AMQP_CONNECT: .*\(hint: `,
 		},
 		{
 			name: "data dir is a file",
