@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/queue/brokerlock"
 	"github.com/factflow/factflow/queue/queuetest"
 )
 
@@ -68,6 +69,8 @@ func managedBroker(t testing.TB, u string) bool {
 // reconnects by itself.
 func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 	t.Helper()
+	// Other packages' tests may be using the node right now.
+	brokerlock.Hold(t, "rabbitmq", true)
 	for _, cmd := range []string{"down", "up"} {
 		c := exec.Command(servicesScript, cmd, "rabbitmq")
 		out, err := c.CombinedOutput()
