@@ -11,11 +11,11 @@ SERVE_FLAGS ?=
 SERVICES  := scripts/services.sh
 # Packages whose tests need no external service are tested together with
 # the rest; the test services are started once for the whole run.
-TEST_SERVICES ?= postgres nats rabbitmq
+TEST_SERVICES ?= postgres nats rabbitmq artemis
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run run-once test test-go test-fuzz bench bench-server bench-lineage update-openapi test-rabbitmq lint services-up services-down clean
+.PHONY: all build run run-once test test-go test-fuzz bench bench-server bench-lineage update-openapi test-rabbitmq test-artemis lint services-up services-down clean
 
 all: build
 
@@ -81,6 +81,11 @@ bench-lineage: services-up
 test-rabbitmq:
 	$(SERVICES) up rabbitmq
 	eval "$$($(SERVICES) env)"; $(GO) test -race -count=1 ./queue/amqp/...
+
+# The STOMP provider's contract suite against Artemis alone (restarts the broker).
+test-artemis:
+	$(SERVICES) up artemis
+	eval "$$($(SERVICES) env)"; $(GO) test -race -count=1 ./queue/stomp/...
 
 # Rewrites server/api/testdata/openapi.json after an intended API change.
 update-openapi: services-up

@@ -28,6 +28,8 @@ require (
 	golang.org/x/time v0.16.0
 )
 
+require github.com/go-stomp/stomp/v3 v3.1.3
+
 require (
 	dario.cat/mergo v1.0.2 // indirect
 	github.com/Azure/go-ansiterm v0.0.0-20261006220739-8c912ac31dd4 // indirect

@@ -11,20 +11,33 @@ import (
 	"github.com/factflow/factflow/store/storetest"
 )
 
-// TestRunDocsIngestOnRabbitMQ runs the shipped docs-ingest pipeline,
-// unchanged, over RabbitMQ instead of NATS: the same YAML gives the same
-// counts per route and the same dead letters.
-func TestRunDocsIngestOnRabbitMQ(t *testing.T) {
+// TestRunDocsIngestOnBrokers runs the shipped docs-ingest pipeline,
+// unchanged, over each real broker instead of NATS: the same YAML gives the
+// same counts per route and the same dead letters.
+func TestRunDocsIngestOnBrokers(t *testing.T) {
 	t.Parallel()
-	amqpURL := os.Getenv("FACTFLOW_TEST_AMQP_URL")
-	require.NotEmpty(t, amqpURL, "FACTFLOW_TEST_AMQP_URL is not set: run `scripts/services.sh up rabbitmq` and eval its env")
-	brokerlock.Hold(t, "rabbitmq", false) // no broker restart meanwhile
+	for _, b := range []struct{ name, env string }{
+		{"rabbitmq", "FACTFLOW_TEST_AMQP_URL"},
+		{"artemis", "FACTFLOW_TEST_STOMP_URL"},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			brokerURL := os.Getenv(b.env)
+			require.NotEmpty(t, brokerURL, "%s is not set: run `scripts/services.sh up %s` and eval its env", b.env, b.name)
+			brokerlock.Hold(t, b.name, false) // no broker restart meanwhile
+			runDocsIngestOn(t, brokerURL)
+		})
+	}
+}
+
+func runDocsIngestOn(t *testing.T, brokerURL string) {
+	t.Helper()
 	site := newDocsSite(t, docsSiteOptions{guides: 4, references: 4, troublemakers: true})
 	dataDir := t.TempDir()
 
 	res := runInProcess(t, "run", docsIngestYAML,
 		"--payload", fmt.Sprintf(`{"sitemap_url": %q}`, site.URL+"/sitemap.xml"),
-		"--data-dir", dataDir, "--database-url", storetest.URL(t), "--queue", amqpURL)
+		"--data-dir", dataDir, "--database-url", storetest.URL(t), "--queue", brokerURL)
 	require.Equal(t, exitOK, res.code, res)
 	id := executionID(t, res.stdout)
 

@@ -19,6 +19,7 @@ import (
 	"github.com/factflow/factflow/queue"
 	amqpq "github.com/factflow/factflow/queue/amqp"
 	natsq "github.com/factflow/factflow/queue/nats"
+	stompq "github.com/factflow/factflow/queue/stomp"
 	"github.com/factflow/factflow/server/embedded"
 	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
@@ -226,7 +227,7 @@ func (c *Container) startQueue(ctx context.Context) error {
 	} else {
 		u, err := url.Parse(cfg.URL)
 		if err != nil {
-			return adapters.Coded("QUEUE_URL_INVALID", "use nats://host:port or amqp://user:password@host:port/",
+			return adapters.Coded("QUEUE_URL_INVALID", "use nats://host:port, amqp://user:password@host:port/ or stomp://user:password@host:61613",
 				fmt.Errorf("parsing queue URL: %w", err))
 		}
 		switch strings.ToLower(u.Scheme) {
@@ -239,9 +240,17 @@ func (c *Container) startQueue(ctx context.Context) error {
 			c.Queue = p
 			c.onStop("queue provider", p.Close)
 			return nil
+		case "stomp":
+			p, err := stompq.New(ctx, stompq.Config{URL: cfg.URL, Logger: c.log})
+			if err != nil {
+				return fmt.Errorf("connecting to STOMP: %w", err)
+			}
+			c.Queue = p
+			c.onStop("queue provider", p.Close)
+			return nil
 		default:
 			return adapters.Coded("QUEUE_PROVIDER_UNSUPPORTED",
-				"supported: nats://, amqp:// or amqps:// (or leave the queue URL empty for the embedded broker)",
+				"supported: nats://, amqp://, amqps:// or stomp:// (or leave the queue URL empty for the embedded broker)",
 				fmt.Errorf("no queue provider for scheme %q", u.Scheme))
 		}
 	}

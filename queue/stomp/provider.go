@@ -1,0 +1,428 @@
+package stomp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	stomp "github.com/go-stomp/stomp/v3"
+	"github.com/go-stomp/stomp/v3/frame"
+	"github.com/google/uuid"
+
+	"github.com/factflow/factflow/queue"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxMessageSize   = 64 << 20
+	DefaultReconnectWait    = 100 * time.Millisecond
+	DefaultMaxReconnectWait = 5 * time.Second
+	DefaultHeartbeat        = 10 * time.Second
+	defaultConnectTimeout   = 5 * time.Second
+)
+
+// Capabilities of the STOMP provider on Artemis: scheduled delivery is
+// native (AMQ_SCHEDULED_TIME), messages are persistent, and one
+// subscriber with Prefetch 1 sees publish order.
+var Capabilities = queue.Capabilities{NativeDelay: true, Persistent: true, Ordered: true}
+
+// Header names on the wire. User headers travel prefixed, so that they
+// never collide with STOMP's own headers or the broker's properties.
+const (
+	userHeaderPrefix   = "ff-"
+	headerRedelivered  = "factflow-stomp-redelivered"
+	headerScheduleTime = "AMQ_SCHEDULED_TIME"
+	headerWindow       = "consumer-window-size"
+)
+
+// Config configures a Provider.
+type Config struct {
+	// URL of the broker: stomp://user:password@host:port.
+	URL string
+	// ManagementURL is Artemis' Jolokia endpoint,
+	// http://user:password@host:8161/console/jolokia; Depth and DeleteScope
+	// need it (STOMP cannot count or delete queues). Default: the URL's
+	// `management` query parameter, else Artemis' default web port 8161 on
+	// the broker's host with the STOMP credentials.
+	ManagementURL string
+	// Logger receives go-stomp's own messages at debug level. Default
+	// slog.Default().
+	Logger *slog.Logger
+	// MaxMessageSize is the largest body plus headers Publish accepts.
+	MaxMessageSize int
+	// Heartbeat is the STOMP heart-beat interval in both directions.
+	Heartbeat        time.Duration
+	ReconnectWait    time.Duration
+	MaxReconnectWait time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.ReconnectWait <= 0 {
+		c.ReconnectWait = DefaultReconnectWait
+	}
+	if c.MaxReconnectWait < c.ReconnectWait {
+		c.MaxReconnectWait = max(DefaultMaxReconnectWait, c.ReconnectWait)
+	}
+	return c
+}
+
+// Provider is the STOMP queue provider.
+type Provider struct {
+	cfg      Config
+	addr     string
+	login    string
+	passcode string
+	mgmt     *management
+
+	mu     sync.Mutex
+	pub    *stomp.Conn // publishing connection; nil until (re)dialled
+	closed bool
+	subs   map[*subscription]struct{}
+
+	pubDown      atomic.Bool  // the publishing connection was lost and not yet replaced
+	reconnecting atomic.Int32 // subscriptions currently re-establishing their connection
+	attempts     atomic.Int64
+	lastMessage  atomic.Int64 // unix nanos
+}
+
+var _ queue.Provider = (*Provider)(nil)
+
+// New connects to the broker and returns a provider.
+func New(ctx context.Context, cfg Config) (*Provider, error) {
+	cfg = cfg.withDefaults()
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "stomp" && u.Scheme != "tcp") || u.Host == "" {
+		return nil, codedError(codeConnect, "use stomp://user:password@host:61613", fmt.Errorf("invalid STOMP URL %q", redact(cfg.URL)))
+	}
+	p := &Provider{cfg: cfg, addr: u.Host, subs: map[*subscription]struct{}{}}
+	if u.User != nil {
+		p.login = u.User.Username()
+		p.passcode, _ = u.User.Password()
+	}
+	if p.mgmt, err = newManagement(managementURL(cfg.ManagementURL, u), &http.Client{Timeout: 30 * time.Second}); err != nil {
+		return nil, err
+	}
+	conn, err := p.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.pub = conn
+	return p, nil
+}
+
+// managementURL picks the Jolokia endpoint: explicit, from the STOMP URL's
+// management parameter, or Artemis' default on the broker's host.
+func managementURL(explicit string, stompURL *url.URL) string {
+	if explicit != "" {
+		return explicit
+	}
+	if m := stompURL.Query().Get("management"); m != "" {
+		return m
+	}
+	m := url.URL{Scheme: "http", Host: net.JoinHostPort(hostOnly(stompURL.Host), "8161"), Path: "/console/jolokia", User: stompURL.User}
+	return m.String()
+}
+
+// redact hides the password of a URL for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+func (p *Provider) dial(ctx context.Context) (*stomp.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, defaultConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(dctx, "tcp", p.addr)
+	if err != nil {
+		return nil, codedError(codeConnect, "is the broker running and its STOMP acceptor reachable?", err)
+	}
+	// go-stomp's handshake takes no context; a deadline bounds it.
+	if dl, ok := dctx.Deadline(); ok {
+		_ = nc.SetDeadline(dl)
+	}
+	opts := []func(*stomp.Conn) error{
+		stomp.ConnOpt.HeartBeat(p.cfg.Heartbeat, p.cfg.Heartbeat),
+		stomp.ConnOpt.HeartBeatError(p.cfg.Heartbeat * 3),
+		stomp.ConnOpt.Host(hostOnly(p.addr)),
+		stomp.ConnOpt.AcceptVersion(stomp.V12),
+		stomp.ConnOpt.Logger(slogLogger{p.cfg.Logger}),
+	}
+	if p.login != "" {
+		opts = append(opts, stomp.ConnOpt.Login(p.login, p.passcode))
+	}
+	conn, err := stomp.Connect(nc, opts...)
+	if err != nil {
+		_ = nc.Close()
+		return nil, codedError(codeConnect, "check the STOMP URL's user and password", err)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return conn, nil
+}
+
+func hostOnly(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+func (p *Provider) backoff(n int) time.Duration {
+	d := p.cfg.ReconnectWait << min(n, 16)
+	if d > p.cfg.MaxReconnectWait || d <= 0 {
+		d = p.cfg.MaxReconnectWait
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// publisher returns the publishing connection, dialling when the last one
+// was lost.
+func (p *Provider) publisher(ctx context.Context) (*stomp.Conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrClosed
+	}
+	if p.pub != nil {
+		return p.pub, nil
+	}
+	p.attempts.Add(1)
+	c, err := p.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.pub = c
+	p.pubDown.Store(false)
+	return c, nil
+}
+
+// dropPublisher forgets a connection that failed, so the next send dials.
+func (p *Provider) dropPublisher(c *stomp.Conn) {
+	p.mu.Lock()
+	if p.pub == c {
+		p.pub = nil
+		p.pubDown.Store(true)
+		go func() {
+			_ = c.MustDisconnect()
+		}()
+	}
+	p.mu.Unlock()
+}
+
+func newID() string { return uuid.NewString() }
+
+// Publish sends msgs one after another, each acknowledged by a broker
+// receipt, so publish order is kept and every message is on the broker
+// when Publish returns.
+func (p *Provider) Publish(ctx context.Context, dst queue.Destination, msgs ...queue.Message) error {
+	name, err := queueName(dst)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if m.ID == "" {
+			m = m.Clone()
+			m.ID = newID()
+		}
+		if err := p.send(ctx, name, m, false, time.Time{}); err != nil {
+			return fmt.Errorf("publishing to %s: %w", dst, err)
+		}
+	}
+	return nil
+}
+
+func messageSize(m queue.Message) int {
+	n := len(m.Body)
+	for k, v := range m.Headers {
+		n += len(k) + len(v) + len(userHeaderPrefix) + 2
+	}
+	return n
+}
+
+// send delivers one message with a receipt, redialling on a lost
+// connection until ctx ends (at least once: a receipt lost with the
+// connection means the message is sent again).
+func (p *Provider) send(ctx context.Context, name string, m queue.Message, redelivered bool, at time.Time) error {
+	if size := messageSize(m); size > p.cfg.MaxMessageSize {
+		return codedError(codeTooLarge, "keep messages small; put large payloads into storage and send a reference",
+			fmt.Errorf("%w: %d bytes, limit %d", queue.ErrMessageTooLarge, size, p.cfg.MaxMessageSize))
+	}
+	if at.IsZero() {
+		at = m.NotBefore()
+	}
+	opts := []func(*frame.Frame) error{
+		stomp.SendOpt.Receipt,
+		stomp.SendOpt.Header("persistent", "true"),
+		stomp.SendOpt.Header(userHeaderPrefix+queue.HeaderMessageID, m.ID),
+	}
+	for k, v := range m.Headers {
+		if k == queue.HeaderMessageID {
+			continue
+		}
+		opts = append(opts, stomp.SendOpt.Header(userHeaderPrefix+k, v))
+	}
+	if redelivered {
+		opts = append(opts, stomp.SendOpt.Header(headerRedelivered, "true"))
+	}
+	if !at.IsZero() && at.After(time.Now()) {
+		opts = append(opts, stomp.SendOpt.Header(headerScheduleTime, strconv.FormatInt(at.UnixMilli(), 10)))
+	}
+	for n := 0; ; n++ {
+		c, err := p.publisher(ctx)
+		if err == nil {
+			err = sendCtx(ctx, c, anycastPrefix+name, m.Body, opts)
+			if err == nil {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			p.dropPublisher(c)
+		}
+		if errors.Is(err, ErrClosed) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(p.backoff(n)):
+		}
+	}
+}
+
+// sendCtx bounds go-stomp's Send, which takes no context, by ctx.
+func sendCtx(ctx context.Context, c *stomp.Conn, dest string, body []byte, opts []func(*frame.Frame) error) error {
+	done := make(chan error, 1)
+	go func() { done <- c.Send(dest, "application/octet-stream", body, opts...) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return codedError(codeBroker, "", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Depth asks the broker (through management) for the queue's counts.
+func (p *Provider) Depth(ctx context.Context, dst queue.Destination) (queue.Depth, error) {
+	name, err := queueName(dst)
+	if err != nil {
+		return queue.Depth{}, err
+	}
+	if p.mgmt == nil {
+		return queue.Depth{}, codedError(codeManagement, "set the provider's management URL (Artemis Jolokia)", errors.New("depth needs the broker's management endpoint"))
+	}
+	total, delivering, err := p.mgmt.counts(ctx, name)
+	if err != nil {
+		return queue.Depth{}, fmt.Errorf("depth of %s: %w", dst, err)
+	}
+	return queue.Depth{Pending: total - delivering, InFlight: delivering}, nil
+}
+
+// DeleteScope destroys every queue of the execution through management.
+func (p *Provider) DeleteScope(ctx context.Context, execution string) error {
+	scope, err := scopeOf(execution)
+	if err != nil {
+		return err
+	}
+	if p.mgmt == nil {
+		return codedError(codeManagement, "set the provider's management URL (Artemis Jolokia)", errors.New("deleting queues needs the broker's management endpoint"))
+	}
+	names, err := p.mgmt.queuesWithPrefix(ctx, queuePrefix+scope+".")
+	if err != nil {
+		return fmt.Errorf("listing queues of execution %s: %w", execution, err)
+	}
+	for _, n := range names {
+		if err := p.mgmt.destroy(ctx, n); err != nil {
+			return fmt.Errorf("deleting queue %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// Health reports reconnecting while any connection is being re-established.
+func (p *Provider) Health(context.Context) queue.Health {
+	h := queue.Health{Provider: "stomp", State: queue.Healthy, ReconnectAttempts: int(p.attempts.Load())}
+	if ns := p.lastMessage.Load(); ns != 0 {
+		h.LastMessageAt = time.Unix(0, ns).UTC()
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	switch {
+	case closed:
+		h.State, h.Detail = queue.Stalled, "closed"
+	case p.pubDown.Load() || p.reconnecting.Load() > 0:
+		h.State, h.Detail = queue.Reconnecting, "re-establishing a connection to "+p.addr
+	}
+	return h
+}
+
+// Close closes the subscriptions (hard) and the publishing connection.
+func (p *Provider) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	subs := make([]*subscription, 0, len(p.subs))
+	for s := range p.subs {
+		subs = append(subs, s)
+	}
+	pub := p.pub
+	p.pub = nil
+	p.mu.Unlock()
+	// Subscriptions close hard; a handler that ignores its cancelled
+	// context keeps its subscription's Close waiting, but not this one
+	// past ctx.
+	hard, cancel := context.WithCancel(context.Background())
+	cancel()
+	subsDone := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, s := range subs {
+			wg.Go(func() { _ = s.Close(hard) })
+		}
+		wg.Wait()
+		close(subsDone)
+	}()
+	select {
+	case <-subsDone:
+	case <-ctx.Done():
+	}
+	if pub != nil {
+		done := make(chan struct{})
+		go func() { _ = pub.Disconnect(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			_ = pub.MustDisconnect()
+		}
+	}
+	return nil
+}

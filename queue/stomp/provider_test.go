@@ -1,0 +1,126 @@
+package stomp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/queue/brokerlock"
+	"github.com/factflow/factflow/queue/queuetest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// servicesScript provisions the local broker; the restart tests stop and
+// start it through the same script.
+const servicesScript = "../../scripts/services.sh"
+
+const testTimeout = time.Minute
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// brokerURLs are the broker under test and its management endpoint. The suite needs a real Artemis:
+// without one it fails rather than passing vacuously.
+func brokerURLs(t testing.TB) (stompURL, mgmtURL string) {
+	t.Helper()
+	stompURL = os.Getenv("FACTFLOW_TEST_STOMP_URL")
+	if stompURL == "" {
+		t.Fatal("FACTFLOW_TEST_STOMP_URL is not set; start Artemis with `scripts/services.sh up artemis` and `eval \"$(scripts/services.sh env)\"`")
+	}
+	// Empty: the provider's default (port 8161 on the broker's host).
+	return stompURL, os.Getenv("FACTFLOW_TEST_STOMP_MANAGEMENT_URL")
+}
+
+// testConfig keeps reconnects and dead-connection detection quick so the
+// restart tests stay short.
+func testConfig(u, m string) Config {
+	return Config{URL: u, ManagementURL: m, Heartbeat: time.Second, ReconnectWait: 50 * time.Millisecond, MaxReconnectWait: 500 * time.Millisecond}
+}
+
+func factory(u, m string) func(t testing.TB) queue.Provider {
+	return func(t testing.TB) queue.Provider {
+		p, err := New(testCtx(t), testConfig(u, m))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = p.Close(context.Background()) })
+		return p
+	}
+}
+
+// managedBroker reports whether u is the broker scripts/services.sh runs,
+// which a test may stop and start.
+func managedBroker(t testing.TB, u string) bool {
+	out, err := exec.Command(servicesScript, "env").Output()
+	if err != nil {
+		t.Logf("%s env: %v", servicesScript, err)
+		return false
+	}
+	return strings.Contains(string(out), "FACTFLOW_TEST_STOMP_URL='"+u+"'")
+}
+
+// restartBroker stops the Artemis JVM (SIGTERM, a clean shutdown) and
+// starts it again on the same journal; the provider reconnects by itself.
+func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
+	t.Helper()
+	brokerlock.Hold(t, "artemis", true)
+	for _, cmd := range []string{"down", "up"} {
+		out, err := exec.Command(servicesScript, cmd, "artemis").CombinedOutput()
+		require.NoError(t, err, "%s %s artemis: %s", servicesScript, cmd, out)
+	}
+	return p
+}
+
+func TestContract(t *testing.T) {
+	u, m := brokerURLs(t)
+	f := queuetest.Factory{New: factory(u, m)}
+	if managedBroker(t, u) {
+		f.Restart = restartBroker
+	} else {
+		t.Logf("%s is not the broker %s manages; the restart tests need a broker the test can stop and are skipped", redact(u), servicesScript)
+	}
+	queuetest.Run(t, Capabilities, f)
+}
+
+func TestMessageTooLarge(t *testing.T) {
+	u, m := brokerURLs(t)
+	cfg := testConfig(u, m)
+	cfg.MaxMessageSize = 1024
+	p, err := New(testCtx(t), cfg)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, p.Close(context.Background())) }()
+	err = p.Publish(testCtx(t), queue.Destination{Execution: "too-large", Queue: "q"}, queue.Message{Body: make([]byte, 2048)})
+	require.True(t, errors.Is(err, queue.ErrMessageTooLarge), "got %v", err)
+}
+
+func TestBadCredentials(t *testing.T) {
+	u, m := brokerURLs(t)
+	bad := strings.Replace(u, "stomp://", "stomp://nobody:wrong@", 1)
+	if i := strings.Index(bad, "@"); i >= 0 {
+		if j := strings.Index(bad[i+1:], "@"); j >= 0 {
+			bad = "stomp://nobody:wrong@" + bad[i+1+j+1:]
+		}
+	}
+	_, err := New(testCtx(t), testConfig(bad, m))
+	require.Error(t, err)
+}
