@@ -117,7 +117,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		p.login = u.User.Username()
 		p.passcode, _ = u.User.Password()
 	}
-	if p.mgmt, err = newManagement(managementURL(cfg.ManagementURL, u), &http.Client{Timeout: 30 * time.Second}); err != nil {
+	if p.mgmt, err = newManagement(managementURL(cfg.ManagementURL, u), &http.Client{Timeout: 30 * time.Second,
+		// Its own transport, so Close can drop its keep-alive connections.
+		Transport: http.DefaultTransport.(*http.Transport).Clone()}); err != nil {
 		return nil, err
 	}
 	conn, err := p.dial(ctx)
@@ -390,6 +392,9 @@ func (p *Provider) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
+	if p.mgmt != nil {
+		defer p.mgmt.client.CloseIdleConnections()
+	}
 	subs := make([]*subscription, 0, len(p.subs))
 	for s := range p.subs {
 		subs = append(subs, s)
