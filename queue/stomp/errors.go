@@ -1,6 +1,10 @@
 package stomp
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/factflow/factflow/queue"
+)
 
 // Stable error codes of this provider; they appear in API problems, CLI
 // output and the docs.
@@ -16,23 +20,7 @@ const (
 // ErrClosed is returned by calls on a closed provider.
 var ErrClosed = &Error{Code: codeClosed, Hint: "the provider was closed; create a new one", Err: errors.New("stomp queue provider is closed")}
 
-// Error is a failure with a stable code and a remediation hint.
-type Error struct {
-	Code string
-	Hint string
-	Err  error
-}
+// Error is the providers' shared coded error.
+type Error = queue.Error
 
-func (e *Error) Error() string {
-	s := e.Code + ": " + e.Err.Error()
-	if e.Hint != "" {
-		s += " (hint: " + e.Hint + ")"
-	}
-	return s
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-func codedError(code, hint string, err error) error {
-	return &Error{Code: code, Hint: hint, Err: err}
-}
+func codedError(code, hint string, err error) error { return queue.Coded(code, hint, err) }
