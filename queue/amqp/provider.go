@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	rmq "github.com/rabbitmq/amqp091-go"
 
 	"github.com/factflow/factflow/queue"
@@ -216,12 +214,7 @@ func (p *Provider) supervise(s *session) {
 }
 
 func (p *Provider) reconnectDelay(attempt int) time.Duration {
-	d := p.cfg.ReconnectWait
-	for i := 0; i < attempt && d < p.cfg.MaxReconnectWait; i++ {
-		d *= 2
-	}
-	d = min(d, p.cfg.MaxReconnectWait)
-	return d/2 + rand.N(d/2+1)
+	return queue.Jitter(queue.ExpBackoff(attempt, p.cfg.ReconnectWait, p.cfg.MaxReconnectWait))
 }
 
 // session returns the live connection, waiting while reconnecting.
@@ -237,7 +230,7 @@ func (p *Provider) session(ctx context.Context) (*session, error) {
 			select {
 			case <-s.lost:
 				// Lost, and the supervisor has not swapped it yet.
-				if !sleepCtx(ctx, 10*time.Millisecond) {
+				if !queue.Sleep(ctx, 10*time.Millisecond) {
 					return nil, ctx.Err()
 				}
 				continue
@@ -422,7 +415,7 @@ func (p *Provider) encode(m *queue.Message, redelivered bool, holdUntil time.Tim
 		id = m.Headers[queue.HeaderMessageID]
 	}
 	if id == "" {
-		id = newID()
+		id = queue.NewMessageID()
 	}
 	t := make(rmq.Table, len(m.Headers)+1)
 	size := len(m.Body)
@@ -466,7 +459,7 @@ const (
 // waits for the confirms, resending what the broker did not confirm.
 func (p *Provider) send(ctx context.Context, n names, out []outgoing) error {
 	for attempt := 0; len(out) > 0; attempt++ {
-		if attempt > 0 && !sleepCtx(ctx, backoff(attempt-1)) {
+		if attempt > 0 && !queue.Sleep(ctx, retryPause(attempt-1)) {
 			return ctx.Err()
 		}
 		s, err := p.session(ctx)
@@ -798,34 +791,6 @@ func (p *Provider) forget(s *subscription) {
 	p.mu.Unlock()
 }
 
-func newID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString()
-	}
-	return id.String()
-}
-
-func backoff(attempt int) time.Duration {
-	d := 50 * time.Millisecond
-	for i := 0; i < attempt && d < 5*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 5*time.Second)
-}
-
-// sleepCtx waits d, reporting false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 func sleepUntil(stop <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -847,4 +812,9 @@ func redact(raw string) string {
 		u.User = url.User(u.User.Username())
 	}
 	return u.String()
+}
+
+// retryPause paces retries of a failed broker call: 50 ms doubling to 5 s.
+func retryPause(attempt int) time.Duration {
+	return queue.ExpBackoff(attempt, 50*time.Millisecond, 5*time.Second)
 }

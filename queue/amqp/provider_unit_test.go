@@ -77,7 +77,7 @@ func TestPublishTooLarge(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, p.Close(testCtx(t))) })
 
-	dst := queue.Destination{Execution: newID(), Queue: "big"}
+	dst := queue.Destination{Execution: queue.NewMessageID(), Queue: "big"}
 	err = p.Publish(testCtx(t), dst, queue.Message{Body: make([]byte, 2048)})
 	require.ErrorIs(t, err, queue.ErrMessageTooLarge)
 	var coded *Error

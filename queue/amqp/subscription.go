@@ -47,7 +47,7 @@ type subscription struct {
 func newSubscription(ctx context.Context, p *Provider, dst queue.Destination, n names, opts queue.SubscribeOptions, h queue.Handler) *subscription {
 	s := &subscription{
 		p: p, dst: dst, n: n, opts: opts, handler: h,
-		tag:      "factflow-" + newID(),
+		tag:      "factflow-" + queue.NewMessageID(),
 		work:     make(chan rmq.Delivery, opts.Prefetch),
 		loopDone: make(chan struct{}),
 		finished: make(chan struct{}),
@@ -158,7 +158,7 @@ func (s *subscription) consume(deliveries <-chan rmq.Delivery) {
 		// the broker cancelled the consumer because the queue was
 		// deleted: wait until someone uses the queue again.
 		for {
-			if failures > 0 && !sleepCtx(s.intakeCtx, backoff(failures-1)) {
+			if failures > 0 && !queue.Sleep(s.intakeCtx, retryPause(failures-1)) {
 				return
 			}
 			sess, err := s.p.session(s.intakeCtx)

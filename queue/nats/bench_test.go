@@ -76,7 +76,7 @@ func BenchmarkPublishConsume(b *testing.B) {
 		b.Run(mode.name, func(b *testing.B) {
 			env := newBenchEnv(b, mode.listen)
 			ctx := context.Background()
-			dst := queue.Destination{Execution: newID(), Queue: "bench"}
+			dst := queue.Destination{Execution: queue.NewMessageID(), Queue: "bench"}
 			var got atomic.Int64
 			done := make(chan struct{})
 			target := int64(b.N)
@@ -104,7 +104,7 @@ func BenchmarkPublishConsume(b *testing.B) {
 func BenchmarkPipeline3(b *testing.B) {
 	env := newBenchEnv(b, false)
 	ctx := context.Background()
-	exec := newID()
+	exec := queue.NewMessageID()
 	q := func(name string) queue.Destination { return queue.Destination{Execution: exec, Queue: name} }
 	opts := queue.SubscribeOptions{Concurrency: 30, Prefetch: 256}
 	forward := func(next queue.Destination) queue.Handler {

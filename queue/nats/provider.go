@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -178,12 +176,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 
 // reconnectDelay backs off exponentially with jitter.
 func (p *Provider) reconnectDelay(attempts int) time.Duration {
-	d := p.cfg.ReconnectWait
-	for i := 1; i < attempts && d < p.cfg.MaxReconnectWait; i++ {
-		d *= 2
-	}
-	d = min(d, p.cfg.MaxReconnectWait)
-	return d/2 + rand.N(d/2+1)
+	return queue.Jitter(queue.ExpBackoff(attempts-1, p.cfg.ReconnectWait, p.cfg.MaxReconnectWait))
 }
 
 func (p *Provider) onReconnect(*nats.Conn) {
@@ -259,7 +252,7 @@ func (p *Provider) encode(subject string, m *queue.Message) *nats.Msg {
 		id = m.Headers[queue.HeaderMessageID]
 	}
 	if id == "" {
-		id = newID()
+		id = queue.NewMessageID()
 	}
 	return &nats.Msg{Subject: subject, Header: encodeHeaders(m.Headers, queue.HeaderMessageID, id), Data: m.Body}
 }
@@ -319,7 +312,7 @@ func (p *Provider) publishWindow(ctx context.Context, n names, msgs []*nats.Msg)
 			// The stream may have been deleted behind our back.
 			p.streams.Delete(n.stream)
 		}
-		if !sleepCtx(ctx, backoff(attempt)) {
+		if !queue.Sleep(ctx, retryPause(attempt)) {
 			return fmt.Errorf("%w (last publish error: %v)", ctx.Err(), lastErr)
 		}
 		if err := p.ensureStream(ctx, n); err != nil {
@@ -613,34 +606,6 @@ func (p *Provider) forget(s *subscription) {
 	p.mu.Unlock()
 }
 
-func newID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString()
-	}
-	return id.String()
-}
-
-func backoff(attempt int) time.Duration {
-	d := 50 * time.Millisecond
-	for i := 0; i < attempt && d < 5*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 5*time.Second)
-}
-
-// sleepCtx waits d, reporting false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // redact hides credentials in a (comma-separated) NATS URL for messages.
 func redact(raw string) string {
 	parts := strings.Split(raw, ",")
@@ -656,4 +621,9 @@ func redact(raw string) string {
 		parts[i] = u.String()
 	}
 	return strings.Join(parts, ",")
+}
+
+// retryPause paces retries of a failed broker call: 50 ms doubling to 5 s.
+func retryPause(attempt int) time.Duration {
+	return queue.ExpBackoff(attempt, 50*time.Millisecond, 5*time.Second)
 }

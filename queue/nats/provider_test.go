@@ -101,10 +101,10 @@ func TestKilledServerKeepsAcknowledged(t *testing.T) {
 	p := externalFactory(d.URL)(t)
 	t.Cleanup(func() { require.NoError(t, p.Close(context.Background())) })
 
-	dst := queue.Destination{Execution: newID(), Queue: "survivor"}
+	dst := queue.Destination{Execution: queue.NewMessageID(), Queue: "survivor"}
 	msgs := make([]queue.Message, 200)
 	for i := range msgs {
-		msgs[i] = queue.Message{ID: newID(), Body: []byte("x")}
+		msgs[i] = queue.Message{ID: queue.NewMessageID(), Body: []byte("x")}
 	}
 	require.NoError(t, p.Publish(testCtx(t), dst, msgs...))
 	d.restart(syscall.SIGKILL)
@@ -165,7 +165,7 @@ func TestLongHandlerKeepsItsMessage(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, p.Close(context.Background())) })
 
-	dst := queue.Destination{Execution: newID(), Queue: "slow"}
+	dst := queue.Destination{Execution: queue.NewMessageID(), Queue: "slow"}
 	started := make(chan struct{})
 	slow, err := p.Subscribe(testCtx(t), dst, queue.SubscribeOptions{}, func(context.Context, queue.Delivery) queue.Outcome {
 		close(started)
@@ -199,7 +199,7 @@ func TestSecondGroupOnAQueueIsRefused(t *testing.T) {
 	b := newEmbeddedBroker(t)
 	p := b.New(t)
 	t.Cleanup(func() { require.NoError(t, p.Close(context.Background())) })
-	dst := queue.Destination{Execution: newID(), Queue: "one-group"}
+	dst := queue.Destination{Execution: queue.NewMessageID(), Queue: "one-group"}
 	noop := func(context.Context, queue.Delivery) queue.Outcome { return queue.Ack() }
 
 	a, err := p.Subscribe(testCtx(t), dst, queue.SubscribeOptions{Group: "first"}, noop)

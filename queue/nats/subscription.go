@@ -411,7 +411,7 @@ func (s *subscription) pullLoop() {
 	defer close(s.loopDone)
 	for s.intakeCtx.Err() == nil {
 		if n := s.failures.Load(); n > 0 {
-			if !sleepCtx(s.intakeCtx, backoff(int(n)-1)) {
+			if !queue.Sleep(s.intakeCtx, retryPause(int(n)-1)) {
 				return
 			}
 			if s.needConsumer.Swap(false) {

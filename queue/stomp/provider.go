@@ -16,7 +16,6 @@ import (
 
 	stomp "github.com/go-stomp/stomp/v3"
 	"github.com/go-stomp/stomp/v3/frame"
-	"github.com/google/uuid"
 
 	"github.com/factflow/factflow/queue"
 )
@@ -233,8 +232,6 @@ func (p *Provider) dropPublisher(c *stomp.Conn) {
 	p.mu.Unlock()
 }
 
-func newID() string { return uuid.NewString() }
-
 // Publish sends msgs one after another, each acknowledged by a broker
 // receipt, so publish order is kept and every message is on the broker
 // when Publish returns.
@@ -246,7 +243,7 @@ func (p *Provider) Publish(ctx context.Context, dst queue.Destination, msgs ...q
 	for _, m := range msgs {
 		if m.ID == "" {
 			m = m.Clone()
-			m.ID = newID()
+			m.ID = queue.NewMessageID()
 		}
 		if err := p.send(ctx, name, m, false, time.Time{}); err != nil {
 			return fmt.Errorf("publishing to %s: %w", dst, err)
