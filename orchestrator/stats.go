@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"encoding/json"
 	"sync/atomic"
 	"time"
 )
@@ -63,16 +64,38 @@ type Stats struct {
 func (s Stats) Totals() RouteStats {
 	var t RouteStats
 	for _, r := range s.Routes {
-		t.Received += r.Received
-		t.Completed += r.Completed
-		t.Failed += r.Failed
-		t.Retried += r.Retried
-		t.DeadLettered += r.DeadLettered
-		t.Skipped += r.Skipped
-		t.Duplicates += r.Duplicates
-		t.Emitted += r.Emitted
-		t.InFlight += r.InFlight
-		t.Rate += r.Rate
+		t = t.Plus(r)
 	}
 	return t
+}
+
+// Plus adds o's counts (in-flight and rate included) to r's; r keeps its
+// route name.
+func (r RouteStats) Plus(o RouteStats) RouteStats {
+	r.Received += o.Received
+	r.Completed += o.Completed
+	r.Failed += o.Failed
+	r.Retried += o.Retried
+	r.DeadLettered += o.DeadLettered
+	r.Skipped += o.Skipped
+	r.Duplicates += o.Duplicates
+	r.Emitted += o.Emitted
+	r.InFlight += o.InFlight
+	r.Rate += o.Rate
+	return r
+}
+
+// RoutesFrom reads per-route counts back from their JSON form: the
+// "routes" an ended execution keeps in its error_info, or those of a
+// progress event. Anything else reads as none.
+func RoutesFrom(v any) []RouteStats {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out []RouteStats
+	if json.Unmarshal(b, &out) != nil {
+		return nil
+	}
+	return out
 }

@@ -328,12 +328,12 @@ func (a *API) stats(ctx context.Context, ref string) (*ExecutionStats, error) {
 		routes, live = st.Routes, true
 		out.Outstanding, out.Artefacts = st.Outstanding, st.Artefacts
 	} else if rs, ok := rec.ErrorInfo["routes"]; ok {
-		routes = decodeRoutes(rs)
+		routes = orchestrator.RoutesFrom(rs)
 		if n, ok := rec.ErrorInfo["artefacts"].(float64); ok {
 			out.Artefacts = int64(n)
 		}
 	} else if ev, err := a.opts.DB.Events().Latest(ctx, rec.ID, store.EventProgress); err == nil {
-		routes = decodeRoutes(ev.Data["routes"])
+		routes = orchestrator.RoutesFrom(ev.Data["routes"])
 		out.LineageNotes = "route counts are from the last progress event (" + ev.CreatedAt.Format(time.RFC3339) + ")"
 	}
 	var queues map[string]string
@@ -360,17 +360,4 @@ func routeStatsOf(r orchestrator.RouteStats, queue string, live bool, avgMS floa
 // pageOf wraps a store page in the API's envelope.
 func pageOf[T any](pg store.Page[T]) Page[T] {
 	return Page[T]{Total: pg.Total, Limit: pg.Limit, Offset: pg.Offset, HasMore: pg.HasMore(), Items: pg.Items}
-}
-
-// decodeRoutes reads route counts back from a JSON document.
-func decodeRoutes(v any) []orchestrator.RouteStats {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	var out []orchestrator.RouteStats
-	if json.Unmarshal(b, &out) != nil {
-		return nil
-	}
-	return out
 }

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -210,7 +209,7 @@ func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, ex := range c.tracked {
 		for _, rs := range ex.Stats().Routes {
-			totals[rs.Route] = add(totals[rs.Route], rs)
+			totals[rs.Route] = totals[rs.Route].Plus(rs)
 			if running[ex.ID] {
 				inflight[rs.Route] += rs.InFlight
 			}
@@ -272,7 +271,7 @@ func (c *routeCollector) fold(id string) {
 		routes = c.recorded(id)
 	}
 	for _, rs := range routes {
-		c.base[rs.Route] = add(c.base[rs.Route], rs)
+		c.base[rs.Route] = c.base[rs.Route].Plus(rs)
 	}
 	delete(c.tracked, id)
 	c.folded[id] = true
@@ -286,28 +285,11 @@ func (c *routeCollector) recorded(id string) []orchestrator.RouteStats {
 		c.log.Warn("metrics: reading the counters of a finished execution", "execution_id", id, "error", err)
 		return nil
 	}
-	raw, err := json.Marshal(e.ErrorInfo["routes"])
-	if err != nil {
-		return nil
-	}
-	var routes []orchestrator.RouteStats
-	if err := json.Unmarshal(raw, &routes); err != nil {
-		c.log.Warn("metrics: decoding the counters of a finished execution", "execution_id", id, "error", err)
-		return nil
+	routes := orchestrator.RoutesFrom(e.ErrorInfo["routes"])
+	if routes == nil {
+		c.log.Warn("metrics: no readable counters in the record of a finished execution", "execution_id", id)
 	}
 	return routes
-}
-
-func add(a, b orchestrator.RouteStats) orchestrator.RouteStats {
-	a.Received += b.Received
-	a.Completed += b.Completed
-	a.Failed += b.Failed
-	a.Retried += b.Retried
-	a.DeadLettered += b.DeadLettered
-	a.Skipped += b.Skipped
-	a.Duplicates += b.Duplicates
-	a.Emitted += b.Emitted
-	return a
 }
 
 // dbCollector serves database-derived gauges from a cache refreshed at
