@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/factflow/factflow/bench/internal/benchflag"
 )
 
 // config is what one benchmark invocation does.
@@ -42,22 +44,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	heavy := fs.Int("heavy-n", d.HeavyN, "runs of the whole-table aggregations (stats over every row)")
 	ingest := fs.Int("ingest-rows", d.IngestRows, "rows COPYed with and without the explorer's indexes (0: skip)")
 	seed := fs.Int64("seed", d.Seed, "seed of the generated data and query parameters")
-	if err := fs.Parse(args); err != nil {
+	apply, err := benchflag.Parse(fs, args, quick)
+	if err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c := d
 	if *quick {
 		c = quickConfig()
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	apply := func(name string, fn func()) {
-		if set[name] || !*quick {
-			fn()
-		}
 	}
 	apply("rows", func() { c.Rows = *rows })
 	apply("n", func() { c.N = *n })

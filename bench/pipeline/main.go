@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/factflow/factflow/bench/internal/benchflag"
 )
 
 // Variant names.
@@ -81,28 +83,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	pacedRounds := fs.Int("paced-rounds", d.PacedRounds, "paced runs per variant (0: none)")
 	out := fs.String("out", d.OutDir, "directory for the raw CSV")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured rounds to this file")
-	if err := fs.Parse(args); err != nil {
+	apply, err := benchflag.Parse(fs, args, quick)
+	if err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c := d
 	if *quick {
 		c = quickConfig()
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	apply := func(name string, fn func()) {
-		if set[name] || !*quick {
-			fn()
-		}
-	}
 	apply("rounds", func() { c.Rounds = *rounds })
 	apply("n", func() { c.N = *n })
 	apply("concurrency", func() { c.Concurrency = *conc })
 	apply("size", func() { c.Size = *size })
-	apply("variants", func() { c.Variants = splitList(*variants) })
+	apply("variants", func() { c.Variants = benchflag.SplitList(*variants) })
 	apply("warmup", func() { c.Warmup = *warmup })
 	apply("rate", func() { c.Rate = *rate })
 	apply("paced-n", func() { c.PacedN = *pacedN })
@@ -110,16 +103,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	apply("out", func() { c.OutDir = *out })
 	c.CPUProfile = *cpuProfile
 	return c, c.validate()
-}
-
-func splitList(s string) []string {
-	var out []string
-	for v := range strings.SplitSeq(s, ",") {
-		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func (c config) validate() error {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/factflow/factflow/bench/internal/benchflag"
 )
 
 // Start modes.
@@ -103,24 +105,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	conc := fs.Int("concurrency", d.Concurrency, "concurrent keep-alive clients of the load generator")
 	docker := fs.Bool("docker", d.Docker, "let embedded mode use a Docker engine if one answers (default: local PostgreSQL binaries)")
 	out := fs.String("out", d.OutDir, "directory for the raw CSV")
-	if err := fs.Parse(args); err != nil {
+	apply, err := benchflag.Parse(fs, args, quick)
+	if err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c := d
 	if *quick {
 		c = quickConfig()
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	apply := func(name string, fn func()) {
-		if set[name] || !*quick {
-			fn()
-		}
-	}
-	apply("modes", func() { c.Modes = splitList(*modes) })
+	apply("modes", func() { c.Modes = benchflag.SplitList(*modes) })
 	apply("rounds", func() { c.Rounds = *rounds })
 	apply("idle", func() { c.Idle = *idle })
 	apply("start-timeout", func() { c.StartTimeout = *startTimeout })
@@ -133,16 +126,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	apply("out", func() { c.OutDir = *out })
 	c.Bin = *bin
 	return c, c.validate()
-}
-
-func splitList(s string) []string {
-	var out []string
-	for v := range strings.SplitSeq(s, ",") {
-		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func (c config) validate() error {
