@@ -404,7 +404,7 @@ func (ex *Execution) publishSeeds(ctx context.Context, seeds []Seed, batch strin
 	byQueue := map[string][]queue.Message{}
 	var order []string
 	for _, sd := range seeds {
-		body, err := encodePayload(sd.Payload, limit)
+		body, err := EncodePayload(sd.Payload, limit)
 		if err != nil {
 			ex.seedRejected.Add(1)
 			ex.log.Warn("replay seed rejected", "route", sd.Route, "error", err)

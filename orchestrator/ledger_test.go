@@ -106,12 +106,12 @@ func TestRetryDelay(t *testing.T) {
 }
 
 func TestPayloadCodec(t *testing.T) {
-	b, err := encodePayload(map[string]any{"a": "<b>"}, 100)
+	b, err := EncodePayload(map[string]any{"a": "<b>"}, 100)
 	require.NoError(t, err)
 	require.Equal(t, `{"a":"<b>"}`, string(b))
-	_, err = encodePayload(map[string]any{"a": make([]byte, 200)}, 100)
+	_, err = EncodePayload(map[string]any{"a": make([]byte, 200)}, 100)
 	require.ErrorContains(t, err, "PAYLOAD_TOO_LARGE")
-	_, err = encodePayload(map[string]any{"f": func() {}}, 0)
+	_, err = EncodePayload(map[string]any{"f": func() {}}, 0)
 	require.ErrorContains(t, err, "PAYLOAD_NOT_JSON")
 
 	p, err := decodePayload([]byte(`{"x": 1}`))

@@ -279,7 +279,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		seed = func(ctx context.Context) error { return ex.publishSeeds(ctx, seeds, batch) }
 	} else if !req.SkipInit {
 		seed = func(ctx context.Context) error {
-			body, err := encodePayload(initPayload, p.Execution.MaxPayloadBytes)
+			body, err := EncodePayload(initPayload, p.Execution.MaxPayloadBytes)
 			if err != nil {
 				return fmt.Errorf("init message: %w", err)
 			}

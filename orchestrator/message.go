@@ -23,9 +23,11 @@ func newID() string {
 	return id.String()
 }
 
-// encodePayload marshals a payload, enforcing the per-message size limit:
-// large content belongs in storage, with its key in the message.
-func encodePayload(p adapters.Payload, limit int) ([]byte, error) {
+// EncodePayload marshals a payload as the engine publishes it, enforcing
+// the per-message size limit: large content belongs in storage, with its
+// key in the message. Tools that mimic the engine (pipeline tests) call it
+// so that they refuse exactly what the engine refuses.
+func EncodePayload(p adapters.Payload, limit int) ([]byte, error) {
 	if p == nil {
 		p = adapters.Payload{}
 	}

@@ -33,7 +33,7 @@ func FuzzPayloadCodec(f *testing.F) {
 		}
 		require.Equal(t, want, map[string]any(got))
 
-		enc, err := encodePayload(got, 0)
+		enc, err := EncodePayload(got, 0)
 		require.NoError(t, err)
 		back, err := decodePayload(enc)
 		require.NoError(t, err)

@@ -422,7 +422,7 @@ func (rp *routeProcessor) publish(ctx context.Context, d queue.Delivery, outputs
 				continue
 			}
 			if body == nil {
-				b, err := encodePayload(out, limit)
+				b, err := EncodePayload(out, limit)
 				if err != nil {
 					return err
 				}

@@ -2,7 +2,9 @@ package queue
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,4 +50,25 @@ func NewMessageID() string {
 		return uuid.NewString()
 	}
 	return id.String()
+}
+
+// CloseAll closes subs concurrently (each handler drains in parallel) and
+// reports ctx's error when some were still running at its end; their
+// closes carry on in the background.
+func CloseAll[S Subscription](ctx context.Context, subs []S) error {
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, s := range subs {
+			wg.Go(func() { _ = s.Close(ctx) })
+		}
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("handlers still running: %w", ctx.Err())
+	}
 }

@@ -1,7 +1,6 @@
 package pipelinetest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/factflow/factflow/orchestrator"
 
 	json "github.com/goccy/go-json"
 	"go.yaml.in/yaml/v3"
@@ -21,22 +22,9 @@ import (
 // same size limit and error codes) and decodes it as the next route would
 // receive it.
 func roundTrip(p adapters.Payload, limit int) (map[string]any, error) {
-	if p == nil {
-		p = adapters.Payload{}
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
-		return nil, adapters.PermanentCoded("PAYLOAD_NOT_JSON",
-			"adapters must emit JSON-encodable values (maps, lists, strings, numbers, booleans)",
-			fmt.Errorf("encoding payload: %w", err))
-	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if limit > 0 && len(b) > limit {
-		return nil, adapters.PermanentCoded("PAYLOAD_TOO_LARGE",
-			"store large content with a storage adapter and pass its storage_key; or raise execution.max_payload_bytes",
-			fmt.Errorf("payload is %d bytes; the limit is %d", len(b), limit))
+	b, err := orchestrator.EncodePayload(p, limit)
+	if err != nil {
+		return nil, err
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {

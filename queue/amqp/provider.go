@@ -752,20 +752,9 @@ func (p *Provider) Close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 
-	done := make(chan struct{})
-	go func() {
-		var wg sync.WaitGroup
-		for _, s := range subs {
-			wg.Go(func() { _ = s.Close(ctx) })
-		}
-		wg.Wait()
-		close(done)
-	}()
 	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = fmt.Errorf("closing AMQP provider: handlers still running: %w", ctx.Err())
+	if cerr := queue.CloseAll(ctx, subs); cerr != nil {
+		err = fmt.Errorf("closing AMQP provider: %w", cerr)
 	}
 	// A reconnect in progress gives up by itself once it sees closing.
 	select {

@@ -571,20 +571,9 @@ func (p *Provider) Close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 
-	done := make(chan struct{})
-	go func() {
-		var wg sync.WaitGroup
-		for _, s := range subs {
-			wg.Go(func() { _ = s.Close(ctx) })
-		}
-		wg.Wait()
-		close(done)
-	}()
 	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = fmt.Errorf("closing NATS provider: handlers still running: %w", ctx.Err())
+	if cerr := queue.CloseAll(ctx, subs); cerr != nil {
+		err = fmt.Errorf("closing NATS provider: %w", cerr)
 	}
 	// Settlements sent by the handlers go out before the connection closes.
 	flush := time.Second
