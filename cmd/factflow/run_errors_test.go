@@ -317,7 +317,7 @@ func TestRunStartupProblems(t *testing.T) {
 			flags: func(t *testing.T) []string {
 				return []string{"--database-url", storetest.URL(t), "--queue", "kafka://guest:s3cret-pw@127.0.0.1:9092/"}
 			},
-			want: `Error: QUEUE_PROVIDER_UNSUPPORTED: .*"kafka".*\(hint: supported: nats://, amqp://, amqps:// or stomp://`,
+			want: `Error: QUEUE_PROVIDER_UNSUPPORTED: .*"kafka".*\(hint: supported: nats://, amqp://, amqps://, stomp://, pulsar://`,
 		},
 		{
 			name: "AMQP broker refuses",

@@ -19,6 +19,7 @@ import (
 	"github.com/factflow/factflow/queue"
 	amqpq "github.com/factflow/factflow/queue/amqp"
 	natsq "github.com/factflow/factflow/queue/nats"
+	pulsarq "github.com/factflow/factflow/queue/pulsar"
 	stompq "github.com/factflow/factflow/queue/stomp"
 	"github.com/factflow/factflow/server/embedded"
 	"github.com/factflow/factflow/server/metrics"
@@ -210,6 +211,10 @@ func (c *Container) startDatabase(ctx context.Context) error {
 	return nil
 }
 
+// queueURLHint shows the queue URL forms the container accepts.
+const queueURLHint = "use nats://host:port, amqp://user:password@host:port/, stomp://user:password@host:61613 " +
+	"or pulsar://host:6650?admin=http://host:8080"
+
 func (c *Container) startQueue(ctx context.Context) error {
 	cfg := natsq.Config{URL: c.cfg.QueueURL, Logger: c.log}
 	if cfg.URL == "" {
@@ -227,31 +232,35 @@ func (c *Container) startQueue(ctx context.Context) error {
 	} else {
 		u, err := url.Parse(cfg.URL)
 		if err != nil {
-			return adapters.Coded("QUEUE_URL_INVALID", "use nats://host:port, amqp://user:password@host:port/ or stomp://user:password@host:61613",
-				fmt.Errorf("parsing queue URL: %w", err))
+			return adapters.Coded("QUEUE_URL_INVALID", queueURLHint, fmt.Errorf("parsing queue URL: %w", err))
 		}
+		var (
+			p    queue.Provider
+			kind string
+		)
 		switch strings.ToLower(u.Scheme) {
 		case "nats", "tls":
 		case "amqp", "amqps":
-			p, err := amqpq.New(ctx, amqpq.Config{URL: cfg.URL, Logger: c.log})
-			if err != nil {
-				return fmt.Errorf("connecting to AMQP: %w", err)
-			}
-			c.Queue = p
-			c.onStop("queue provider", p.Close)
-			return nil
+			kind = "AMQP"
+			p, err = amqpq.New(ctx, amqpq.Config{URL: cfg.URL, Logger: c.log})
 		case "stomp":
-			p, err := stompq.New(ctx, stompq.Config{URL: cfg.URL, Logger: c.log})
-			if err != nil {
-				return fmt.Errorf("connecting to STOMP: %w", err)
-			}
-			c.Queue = p
-			c.onStop("queue provider", p.Close)
-			return nil
+			kind = "STOMP"
+			p, err = stompq.New(ctx, stompq.Config{URL: cfg.URL, Logger: c.log})
+		case "pulsar", "pulsar+ssl":
+			kind = "Pulsar"
+			p, err = pulsarq.New(ctx, pulsarq.Config{URL: cfg.URL, Logger: c.log})
 		default:
 			return adapters.Coded("QUEUE_PROVIDER_UNSUPPORTED",
-				"supported: nats://, amqp://, amqps:// or stomp:// (or leave the queue URL empty for the embedded broker)",
+				"supported: nats://, amqp://, amqps://, stomp://, pulsar:// or pulsar+ssl:// (or leave the queue URL empty for the embedded broker)",
 				fmt.Errorf("no queue provider for scheme %q", u.Scheme))
+		}
+		if kind != "" {
+			if err != nil {
+				return fmt.Errorf("connecting to %s: %w", kind, err)
+			}
+			c.Queue = p
+			c.onStop("queue provider", p.Close)
+			return nil
 		}
 	}
 	p, err := natsq.New(ctx, cfg)
