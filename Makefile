@@ -11,11 +11,11 @@ SERVE_FLAGS ?=
 SERVICES  := scripts/services.sh
 # Packages whose tests need no external service are tested together with
 # the rest; the test services are started once for the whole run.
-TEST_SERVICES ?= postgres nats rabbitmq artemis
+TEST_SERVICES ?= postgres nats rabbitmq artemis activemq pulsar
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run run-once test test-go test-fuzz bench bench-server bench-lineage update-openapi test-rabbitmq test-artemis lint services-up services-down clean
+.PHONY: all build run run-once test test-go test-fuzz bench bench-server bench-lineage update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
 
 all: build
 
@@ -85,7 +85,17 @@ test-rabbitmq:
 # The STOMP provider's contract suite against Artemis alone (restarts the broker).
 test-artemis:
 	$(SERVICES) up artemis
-	eval "$$($(SERVICES) env)"; $(GO) test -race -count=1 ./queue/stomp/...
+	eval "$$($(SERVICES) env)"; $(GO) test -race -count=1 -skip Classic ./queue/stomp/...
+
+# The STOMP provider's contract suite against ActiveMQ Classic alone (restarts the broker).
+test-activemq:
+	$(SERVICES) up activemq
+	eval "$$($(SERVICES) env)"; $(GO) test -race -count=1 -run Classic ./queue/stomp/...
+
+# The Pulsar provider's contract suite against Pulsar standalone alone (restarts the broker).
+test-pulsar:
+	$(SERVICES) up pulsar
+	eval "$$($(SERVICES) env)"; $(GO) test -race -count=1 ./queue/pulsar/...
 
 # Rewrites server/api/testdata/openapi.json after an intended API change.
 update-openapi: services-up

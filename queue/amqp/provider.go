@@ -101,6 +101,7 @@ type Provider struct {
 	cur       *session   // nil while reconnecting
 	connected chan struct{}
 	subs      map[*subscription]struct{}
+	topics    topicSubs
 	closed    atomic.Bool
 	closing   chan struct{}
 	superDone chan struct{}
@@ -187,11 +188,13 @@ func (p *Provider) supervise(s *session) {
 			if !sleepUntil(p.closing, p.reconnectDelay(attempt)) {
 				return
 			}
+			// Every attempt counts, the one that succeeds too, so health
+			// shows that the connection was re-established.
+			p.reconnectAttempts.Add(1)
 			ctx, cancel := context.WithTimeout(context.Background(), defaultConnectTimeout)
 			next, err := p.dial(ctx)
 			cancel()
 			if err != nil {
-				p.reconnectAttempts.Add(1)
 				if attempt == 0 || attempt%20 == 19 {
 					p.log.Warn("reconnecting to AMQP failed; retrying", "attempts", attempt+1, "error", err)
 				}
@@ -735,9 +738,10 @@ func (p *Provider) Health(ctx context.Context) queue.Health {
 	return h
 }
 
-// Close closes every subscription (see Subscription.Close), then the
-// connection. It returns when ctx is done even if handlers still run;
-// their messages go back to the queue when the connection closes.
+// Close closes every subscription (see Subscription.Close) and topic
+// subscription, then the connection. It returns when ctx is done even if
+// handlers still run; their messages go back to the queue when the
+// connection closes.
 func (p *Provider) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed.Load() {
@@ -755,6 +759,9 @@ func (p *Provider) Close(ctx context.Context) error {
 	var err error
 	if cerr := queue.CloseAll(ctx, subs); cerr != nil {
 		err = fmt.Errorf("closing AMQP provider: %w", cerr)
+	}
+	if terr := p.topics.close(ctx); terr != nil && err == nil {
+		err = fmt.Errorf("closing AMQP provider: %w", terr)
 	}
 	// A reconnect in progress gives up by itself once it sees closing.
 	select {

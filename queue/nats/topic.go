@@ -2,7 +2,9 @@ package nats
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -35,14 +37,21 @@ func (p *Provider) PublishTopic(ctx context.Context, topic string, msg queue.Mes
 }
 
 // SubscribeTopic calls h for every message published to topic from now
-// on, until the returned function is called. h runs on one goroutine per
-// subscription, in publication order.
+// on, until the returned function is called or the provider closed. h runs
+// on one goroutine per subscription, in publication order. ctx bounds the
+// setup only. Unsubscribing is idempotent and harmless after Close.
 func (p *Provider) SubscribeTopic(ctx context.Context, topic string, h func(queue.Message)) (unsubscribe func() error, err error) {
 	if err := queue.ValidateName(topic); err != nil {
 		return nil, fmt.Errorf("subscribing to topic %q: %w", topic, err)
 	}
+	if h == nil {
+		return nil, fmt.Errorf("subscribing to topic %s: no handler", topic)
+	}
 	if p.isClosed() {
 		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("subscribing to topic %s: %w", topic, err)
 	}
 	sub, err := p.nc.Subscribe(topicPrefix+topic, func(m *nats.Msg) {
 		hdr := decodeHeaders(m.Header)
@@ -59,5 +68,19 @@ func (p *Provider) SubscribeTopic(ctx context.Context, topic string, h func(queu
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("subscribing to topic %s: %w", topic, err)
 	}
-	return sub.Unsubscribe, nil
+	var once sync.Once
+	var uerr error
+	return func() error {
+		once.Do(func() {
+			uerr = sub.Unsubscribe()
+			// A closed connection has dropped the subscription already.
+			if errors.Is(uerr, nats.ErrConnectionClosed) || errors.Is(uerr, nats.ErrBadSubscription) {
+				uerr = nil
+			}
+			if uerr != nil {
+				uerr = fmt.Errorf("unsubscribing from topic %s: %w", topic, uerr)
+			}
+		})
+		return uerr
+	}, nil
 }

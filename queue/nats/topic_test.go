@@ -2,6 +2,7 @@ package nats
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -9,7 +10,31 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/queue/queuetest"
 )
+
+func TestTopicContractEmbedded(t *testing.T) {
+	b := newEmbeddedBroker(t)
+	queuetest.RunTopics(t, func(t testing.TB) queuetest.TopicProvider {
+		p := b.New(t)
+		t.Cleanup(func() { _ = p.Close(context.Background()) })
+		return p.(*Provider)
+	})
+}
+
+// Over TCP against a server in another process, as TestContractExternal.
+func TestTopicContractExternal(t *testing.T) {
+	url := func() string { return os.Getenv("FACTFLOW_TEST_NATS_URL") }
+	if url() == "" {
+		url = startNatsd(t).URL
+	}
+	newProvider := externalFactory(url)
+	queuetest.RunTopics(t, func(t testing.TB) queuetest.TopicProvider {
+		p := newProvider(t)
+		t.Cleanup(func() { _ = p.Close(context.Background()) })
+		return p.(*Provider)
+	})
+}
 
 // Topics multicast to every current subscriber, in order; nothing is
 // stored for subscribers that come later.

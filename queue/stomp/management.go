@@ -11,9 +11,11 @@ import (
 	"sync"
 )
 
-// management talks to Artemis' Jolokia endpoint: STOMP itself can neither
-// count a queue's messages nor delete a queue.
+// management talks to the broker's Jolokia endpoint (Artemis' or
+// Classic's MBeans, by flavor): STOMP itself can neither count a queue's
+// messages nor delete a queue.
 type management struct {
+	flavor   string
 	endpoint string
 	user     string
 	password string
@@ -23,15 +25,15 @@ type management struct {
 	broker string // the broker's MBean name, found on first use
 }
 
-func newManagement(raw string, client *http.Client) (*management, error) {
+func newManagement(raw, flavor string, client *http.Client) (*management, error) {
 	u, err := url.Parse(raw)
 	if err == nil && u.Host == "" {
 		err = fmt.Errorf("no host in %q", u.Redacted())
 	}
 	if err != nil {
-		return nil, codedError(codeManagement, "set the management URL to http://user:password@host:8161/console/jolokia", fmt.Errorf("invalid management URL: %w", err))
+		return nil, codedError(codeManagement, "set the management URL to http://user:password@host:8161"+defaultManagementPath(flavor), fmt.Errorf("invalid management URL: %w", err))
 	}
-	m := &management{client: client}
+	m := &management{flavor: flavor, client: client}
 	if u.User != nil {
 		m.user = u.User.Username()
 		m.password, _ = u.User.Password()
@@ -101,6 +103,9 @@ func quoteMBean(s string) string { return `"` + s + `"` }
 // counts returns a queue's MessageCount (which includes delivering and
 // scheduled messages) and DeliveringCount; a missing queue counts 0.
 func (m *management) counts(ctx context.Context, name string) (total, delivering int64, err error) {
+	if m.flavor == FlavorClassic {
+		return m.classicCounts(ctx, name)
+	}
 	broker, err := m.brokerName(ctx)
 	if err != nil {
 		return 0, 0, err
@@ -141,6 +146,9 @@ func (m *management) exec(ctx context.Context, op string, args ...any) (json.Raw
 
 // queuesWithPrefix lists the anycast queues whose names start with prefix.
 func (m *management) queuesWithPrefix(ctx context.Context, prefix string) ([]string, error) {
+	if m.flavor == FlavorClassic {
+		return m.classicQueuesWithPrefix(ctx, prefix)
+	}
 	v, err := m.exec(ctx, "getQueueNames(java.lang.String)", "ANYCAST")
 	if err != nil {
 		return nil, err
@@ -160,6 +168,9 @@ func (m *management) queuesWithPrefix(ctx context.Context, prefix string) ([]str
 
 // destroy deletes a queue with its messages and consumers, and its address.
 func (m *management) destroy(ctx context.Context, name string) error {
+	if m.flavor == FlavorClassic {
+		return m.classicDestroy(ctx, name)
+	}
 	_, err := m.exec(ctx, "destroyQueue(java.lang.String,boolean,boolean)", name, true, true)
 	if err != nil && strings.Contains(err.Error(), "AMQ229017") { // queue does not exist
 		return nil

@@ -27,10 +27,11 @@ func TestQueueName(t *testing.T) {
 func TestManagementURL(t *testing.T) {
 	u, err := url.Parse("stomp://u:p@broker.example:61613")
 	require.NoError(t, err)
-	require.Equal(t, "http://u:p@broker.example:8161/console/jolokia", managementURL("", u))
-	require.Equal(t, "http://x:9/j", managementURL("http://x:9/j", u))
+	require.Equal(t, "http://u:p@broker.example:8161/console/jolokia", managementURL("", u, FlavorArtemis))
+	require.Equal(t, "http://u:p@broker.example:8161/api/jolokia", managementURL("", u, FlavorClassic))
+	require.Equal(t, "http://x:9/j", managementURL("http://x:9/j", u, FlavorClassic))
 
 	u, err = url.Parse("stomp://u:p@h:1?management=" + url.QueryEscape("http://m:2/jolokia"))
 	require.NoError(t, err)
-	require.Equal(t, "http://m:2/jolokia", managementURL("", u))
+	require.Equal(t, "http://m:2/jolokia", managementURL("", u, FlavorArtemis))
 }

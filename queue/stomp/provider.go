@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,9 +28,10 @@ const (
 	defaultConnectTimeout   = 5 * time.Second
 )
 
-// Capabilities of the STOMP provider on Artemis: scheduled delivery is
-// native (AMQ_SCHEDULED_TIME), messages are persistent, and one
-// subscriber with Prefetch 1 sees publish order.
+// Capabilities of the STOMP provider on Artemis and on ActiveMQ Classic:
+// scheduled delivery is native (Artemis' AMQ_SCHEDULED_TIME, Classic's
+// AMQ_SCHEDULED_DELAY with its scheduler enabled), messages are
+// persistent, and one subscriber with Prefetch 1 sees publish order.
 var Capabilities = queue.Capabilities{NativeDelay: true, Persistent: true, Ordered: true}
 
 // Header names on the wire. User headers travel prefixed, so that they
@@ -47,12 +47,19 @@ const (
 type Config struct {
 	// URL of the broker: stomp://user:password@host:port.
 	URL string
-	// ManagementURL is Artemis' Jolokia endpoint,
-	// http://user:password@host:8161/console/jolokia; Depth and DeleteScope
-	// need it (STOMP cannot count or delete queues). Default: the URL's
-	// `management` query parameter, else Artemis' default web port 8161 on
-	// the broker's host with the STOMP credentials.
+	// ManagementURL is the broker's Jolokia endpoint,
+	// http://user:password@host:8161/console/jolokia on Artemis,
+	// http://user:password@host:8161/api/jolokia on ActiveMQ Classic; Depth
+	// and DeleteScope need it (STOMP cannot count or delete queues).
+	// Default: the URL's `management` query parameter, else the web
+	// console's default port 8161 on the broker's host with the STOMP
+	// credentials.
 	ManagementURL string
+	// Flavor is the broker: FlavorArtemis, FlavorClassic, or empty to take
+	// the URL's `flavor` query parameter, else to detect it from the server
+	// header of the broker's CONNECTED frame (a broker that sends none is
+	// taken for Artemis).
+	Flavor string
 	// Logger receives go-stomp's own messages at debug level. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -90,11 +97,13 @@ type Provider struct {
 	login    string
 	passcode string
 	mgmt     *management
+	flavor   string // FlavorArtemis or FlavorClassic, fixed by New
 
 	mu     sync.Mutex
 	pub    *stomp.Conn // publishing connection; nil until (re)dialled
 	closed bool
 	subs   map[*subscription]struct{}
+	topics topicSubs
 
 	pubDown      atomic.Bool  // the publishing connection was lost and not yet replaced
 	reconnecting atomic.Int32 // subscriptions currently re-establishing their connection
@@ -111,34 +120,50 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil || (u.Scheme != "stomp" && u.Scheme != "tcp") || u.Host == "" {
 		return nil, codedError(codeConnect, "use stomp://user:password@host:61613", fmt.Errorf("invalid STOMP URL %q", redact(cfg.URL)))
 	}
+	if cfg.Flavor == "" {
+		cfg.Flavor = u.Query().Get("flavor")
+	}
+	if !validFlavor(cfg.Flavor) {
+		return nil, codedError(codeConnect, "set the STOMP flavor (Config.Flavor or ?flavor= on the URL) to artemis, classic, or leave it empty to detect the broker",
+			fmt.Errorf("unknown STOMP broker flavor %q", cfg.Flavor))
+	}
 	p := &Provider{cfg: cfg, addr: u.Host, subs: map[*subscription]struct{}{}}
 	if u.User != nil {
 		p.login = u.User.Username()
 		p.passcode, _ = u.User.Password()
 	}
-	if p.mgmt, err = newManagement(managementURL(cfg.ManagementURL, u), &http.Client{Timeout: 30 * time.Second,
-		// Its own transport, so Close can drop its keep-alive connections.
-		Transport: http.DefaultTransport.(*http.Transport).Clone()}); err != nil {
-		return nil, err
-	}
 	conn, err := p.dial(ctx)
 	if err != nil {
+		return nil, err
+	}
+	p.flavor = cfg.Flavor
+	if p.flavor == "" {
+		p.flavor = detectFlavor(conn.Server())
+	}
+	if p.mgmt, err = newManagement(managementURL(cfg.ManagementURL, u, p.flavor), p.flavor, &http.Client{Timeout: 30 * time.Second,
+		// Its own transport, so Close can drop its keep-alive connections.
+		Transport: http.DefaultTransport.(*http.Transport).Clone()}); err != nil {
+		_ = conn.MustDisconnect()
 		return nil, err
 	}
 	p.pub = conn
 	return p, nil
 }
 
+// Flavor is the broker the provider talks to: FlavorArtemis or
+// FlavorClassic.
+func (p *Provider) Flavor() string { return p.flavor }
+
 // managementURL picks the Jolokia endpoint: explicit, from the STOMP URL's
-// management parameter, or Artemis' default on the broker's host.
-func managementURL(explicit string, stompURL *url.URL) string {
+// management parameter, or the web console's default on the broker's host.
+func managementURL(explicit string, stompURL *url.URL, flavor string) string {
 	if explicit != "" {
 		return explicit
 	}
 	if m := stompURL.Query().Get("management"); m != "" {
 		return m
 	}
-	m := url.URL{Scheme: "http", Host: net.JoinHostPort(hostOnly(stompURL.Host), "8161"), Path: "/console/jolokia", User: stompURL.User}
+	m := url.URL{Scheme: "http", Host: net.JoinHostPort(hostOnly(stompURL.Host), "8161"), Path: defaultManagementPath(flavor), User: stompURL.User}
 	return m.String()
 }
 
@@ -285,8 +310,8 @@ func (p *Provider) send(ctx context.Context, name string, m queue.Message, redel
 	if redelivered {
 		opts = append(opts, stomp.SendOpt.Header(headerRedelivered, "true"))
 	}
-	if !at.IsZero() && at.After(time.Now()) {
-		opts = append(opts, stomp.SendOpt.Header(headerScheduleTime, strconv.FormatInt(at.UnixMilli(), 10)))
+	if now := time.Now(); !at.IsZero() && at.After(now) {
+		opts = append(opts, p.scheduleOpt(at, now))
 	}
 	for n := 0; ; n++ {
 		c, err := p.publisher(ctx)
@@ -333,7 +358,7 @@ func (p *Provider) Depth(ctx context.Context, dst queue.Destination) (queue.Dept
 		return queue.Depth{}, err
 	}
 	if p.mgmt == nil {
-		return queue.Depth{}, codedError(codeManagement, "set the provider's management URL (Artemis Jolokia)", errors.New("depth needs the broker's management endpoint"))
+		return queue.Depth{}, codedError(codeManagement, "set the provider's management URL (the broker's Jolokia endpoint)", errors.New("depth needs the broker's management endpoint"))
 	}
 	total, delivering, err := p.mgmt.counts(ctx, name)
 	if err != nil {
@@ -349,7 +374,7 @@ func (p *Provider) DeleteScope(ctx context.Context, execution string) error {
 		return err
 	}
 	if p.mgmt == nil {
-		return codedError(codeManagement, "set the provider's management URL (Artemis Jolokia)", errors.New("deleting queues needs the broker's management endpoint"))
+		return codedError(codeManagement, "set the provider's management URL (the broker's Jolokia endpoint)", errors.New("deleting queues needs the broker's management endpoint"))
 	}
 	names, err := p.mgmt.queuesWithPrefix(ctx, queuePrefix+scope+".")
 	if err != nil {
@@ -363,25 +388,46 @@ func (p *Provider) DeleteScope(ctx context.Context, execution string) error {
 	return nil
 }
 
-// Health reports reconnecting while any connection is being re-established.
-func (p *Provider) Health(context.Context) queue.Health {
-	h := queue.Health{Provider: "stomp", State: queue.Healthy, ReconnectAttempts: int(p.attempts.Load())}
+// Health reports reconnecting while a subscription's connection is being
+// re-established; otherwise it makes a receipt round trip on the
+// publishing connection (dialling it if it was lost), so a broker that
+// went away or stopped answering shows even when nothing is being sent.
+func (p *Provider) Health(ctx context.Context) (h queue.Health) {
+	h = queue.Health{Provider: "stomp", State: queue.Healthy}
+	// Read last: the probe below may itself redial.
+	defer func() { h.ReconnectAttempts = int(p.attempts.Load()) }()
 	if ns := p.lastMessage.Load(); ns != 0 {
 		h.LastMessageAt = time.Unix(0, ns).UTC()
 	}
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
-	switch {
-	case closed:
+	if closed {
 		h.State, h.Detail = queue.Stalled, "closed"
-	case p.pubDown.Load() || p.reconnecting.Load() > 0:
+		return h
+	}
+	if p.reconnecting.Load() > 0 {
 		h.State, h.Detail = queue.Reconnecting, "re-establishing a connection to "+p.addr
+		return h
+	}
+	c, err := p.publisher(ctx)
+	if err == nil {
+		if err = receiptRoundTrip(ctx, c); err != nil {
+			p.dropPublisher(c)
+		}
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, context.DeadlineExceeded):
+		h.State, h.Detail = queue.Stalled, "no receipt from "+p.addr+": "+err.Error()
+	default:
+		h.State, h.Detail = queue.Reconnecting, "re-establishing a connection to "+p.addr+": "+err.Error()
 	}
 	return h
 }
 
-// Close closes the subscriptions (hard) and the publishing connection.
+// Close closes the subscriptions (hard), the topic subscriptions and the
+// publishing connection.
 func (p *Provider) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -417,6 +463,7 @@ func (p *Provider) Close(ctx context.Context) error {
 	case <-subsDone:
 	case <-ctx.Done():
 	}
+	p.topics.close(ctx)
 	if pub != nil {
 		done := make(chan struct{})
 		go func() { _ = pub.Disconnect(); close(done) }()

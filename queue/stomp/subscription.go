@@ -13,11 +13,13 @@ import (
 )
 
 // subscription owns one STOMP connection, re-established by its own
-// supervisor after a broker restart. It holds Prefetch STOMP subscriptions
-// on the queue, each with a consumer window of one byte: Artemis counts
-// the window in bytes and always delivers one message while credit is
-// positive, so every STOMP subscription holds exactly one unsettled
-// message and the connection holds at most Prefetch.
+// supervisor after a broker restart. On Artemis it holds Prefetch STOMP
+// subscriptions on the queue, each with a consumer window of one byte:
+// Artemis counts the window in bytes and always delivers one message while
+// credit is positive, so every STOMP subscription holds exactly one
+// unsettled message and the connection holds at most Prefetch. On
+// ActiveMQ Classic one STOMP subscription with a prefetch size of Prefetch
+// messages does the same.
 type subscription struct {
 	p    *Provider
 	dst  queue.Destination
@@ -94,23 +96,56 @@ func (p *Provider) Subscribe(ctx context.Context, dst queue.Destination, opts qu
 	return s, nil
 }
 
-// connect dials and opens the Prefetch STOMP subscriptions.
+// connect dials and opens the STOMP subscriptions that hold up to Prefetch
+// messages.
 func (s *subscription) connect(ctx context.Context) (*stomp.Conn, []*stomp.Subscription, error) {
 	conn, err := s.p.dial(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	subs := make([]*stomp.Subscription, 0, s.opts.Prefetch)
-	for range s.opts.Prefetch {
-		sub, err := conn.Subscribe(anycastPrefix+s.name, stomp.AckClientIndividual,
-			stomp.SubscribeOpt.Header(headerWindow, "1"))
+	n, window := s.p.prefetchSubscriptions(s.opts.Prefetch)
+	subs := make([]*stomp.Subscription, 0, n)
+	for range n {
+		sub, err := conn.Subscribe(anycastPrefix+s.name, stomp.AckClientIndividual, window)
 		if err != nil {
 			_ = conn.MustDisconnect()
 			return nil, nil, codedError(codeBroker, "", fmt.Errorf("subscribing to %s: %w", s.name, err))
 		}
 		subs = append(subs, sub)
 	}
+	if err := receiptRoundTrip(ctx, conn); err != nil {
+		_ = conn.MustDisconnect()
+		return nil, nil, codedError(codeBroker, "", fmt.Errorf("subscribing to %s: %w", s.name, err))
+	}
 	return conn, subs, nil
+}
+
+// receiptRoundTrip makes a receipt round trip (an empty transaction
+// aborted with a receipt): proof that the broker answers on conn, for
+// Health, and after the SUBSCRIBE frames of a subscription. go-stomp queues a
+// SUBSCRIBE and returns at once; when the broker drops the connection
+// before the library took the frame from its queue (a broker going down
+// right after accepting the connection) the subscription is never told
+// and would wait forever on a dead connection. The library handles its
+// queue in order, so a receipt proves every SUBSCRIBE before it was taken
+// up, and a later loss reaches all of them.
+func receiptRoundTrip(ctx context.Context, conn *stomp.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, defaultConnectTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		tx, err := conn.BeginWithError()
+		if err == nil {
+			err = tx.AbortWithReceipt()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // supervise forwards messages to the workers and reconnects when the

@@ -81,6 +81,15 @@ setting = '''<address-setting match="#">
 xml, n = re.subn(r'<address-setting match="#">.*?</address-setting>', setting, xml, count=1, flags=re.S)
 if n != 1:
     sys.exit("no catch-all address-setting")
+# Topics are multicast: Artemis gives a STOMP subscriber's queue the
+# address's default routing type, and the catch-all above says ANYCAST.
+topics = '''<address-setting match="factflow-topic.#">
+            <default-address-routing-type>MULTICAST</default-address-routing-type>
+            <default-queue-routing-type>MULTICAST</default-queue-routing-type>
+            <auto-delete-addresses>true</auto-delete-addresses>
+         </address-setting>'''
+xml = re.sub(r'\s*<address-setting match="factflow-topic\.#">.*?</address-setting>', '', xml, flags=re.S)
+xml = xml.replace('</address-settings>', topics + '\n      </address-settings>', 1)
 open(path, 'w').write(xml)
 EOF
   sed -i -E "s/-Xms[0-9]+[MmGg]/-Xms64M/; s/-Xmx[0-9]+[MmGg]/-Xmx512M/" "$inst/etc/artemis.profile"
