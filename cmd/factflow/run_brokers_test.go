@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"testing"
 
@@ -16,16 +17,31 @@ import (
 // same counts per route and the same dead letters.
 func TestRunDocsIngestOnBrokers(t *testing.T) {
 	t.Parallel()
-	for _, b := range []struct{ name, env string }{
-		{"rabbitmq", "FACTFLOW_TEST_AMQP_URL"},
-		{"artemis", "FACTFLOW_TEST_STOMP_URL"},
+	for _, b := range []struct {
+		name, env string
+		// query names the broker's management endpoint where the
+		// provider needs one beside the broker URL.
+		query map[string]string
+	}{
+		{name: "rabbitmq", env: "FACTFLOW_TEST_AMQP_URL"},
+		{name: "artemis", env: "FACTFLOW_TEST_STOMP_URL"},
+		{name: "activemq", env: "FACTFLOW_TEST_ACTIVEMQ_STOMP_URL", query: map[string]string{"management": "FACTFLOW_TEST_ACTIVEMQ_MANAGEMENT_URL"}},
+		{name: "pulsar", env: "FACTFLOW_TEST_PULSAR_URL", query: map[string]string{"admin": "FACTFLOW_TEST_PULSAR_ADMIN_URL"}},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			brokerURL := os.Getenv(b.env)
-			require.NotEmpty(t, brokerURL, "%s is not set: run `scripts/services.sh up %s` and eval its env", b.env, b.name)
+			raw := os.Getenv(b.env)
+			require.NotEmpty(t, raw, "%s is not set: run `scripts/services.sh up %s` and eval its env", b.env, b.name)
+			brokerURL, err := url.Parse(raw)
+			require.NoError(t, err)
+			q := brokerURL.Query()
+			for k, env := range b.query {
+				require.NotEmpty(t, os.Getenv(env), "%s is not set: run `scripts/services.sh up %s` and eval its env", env, b.name)
+				q.Set(k, os.Getenv(env))
+			}
+			brokerURL.RawQuery = q.Encode()
 			brokerlock.Hold(t, b.name, false) // no broker restart meanwhile
-			runDocsIngestOn(t, brokerURL)
+			runDocsIngestOn(t, brokerURL.String())
 		})
 	}
 }
