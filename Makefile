@@ -15,7 +15,7 @@ TEST_SERVICES ?= postgres nats rabbitmq artemis activemq pulsar
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run run-once test test-go test-fuzz bench bench-server bench-lineage update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
+.PHONY: all build run run-once test test-go test-fuzz bench bench-brokers bench-server bench-lineage update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
 
 all: build
 
@@ -66,6 +66,12 @@ test-fuzz:
 
 bench: build services-up
 	eval "$$($(SERVICES) env)"; $(GO) run ./bench/pipeline $(BENCH_FLAGS)
+
+# Pipeline throughput and latency per broker: the broker's own client, Factflow
+# and a watermill router side by side (bench/RESULTS.md, Brokers).
+BENCH_BROKERS_FLAGS ?= -rounds 5 -n 20000 -broker-n stomp=2000
+bench-brokers: services-up
+	eval "$$($(SERVICES) env)"; $(GO) run ./bench/pipeline -brokers all $(BENCH_BROKERS_FLAGS)
 
 # Start time, idle memory and request rate of `factflow serve`, beside a bare
 # net/http + pgx baseline; see bench/RESULTS.md.

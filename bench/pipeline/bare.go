@@ -46,8 +46,14 @@ const (
 
 // bareServer is an embedded NATS server configured like the one the
 // container starts (queue/nats.StartServer): JetStream on a file store,
-// lazy disk sync, in-process connections only.
-type bareServer struct{ ns *server.Server }
+// lazy disk sync, in-process connections only. With url set instead it
+// stands for an external server (the -brokers comparison).
+type bareServer struct {
+	ns  *server.Server
+	url string
+}
+
+func externalNATS(url string) *bareServer { return &bareServer{url: url} }
 
 func startBareServer(dir string) (*bareServer, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -74,12 +80,19 @@ func startBareServer(dir string) (*bareServer, error) {
 }
 
 func (s *bareServer) shutdown() {
+	if s.ns == nil {
+		return
+	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 }
 
 func (s *bareServer) connect(name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(nats.DefaultURL, nats.Name(name), nats.InProcessServer(s.ns))
+	url, opts := s.url, []nats.Option{nats.Name(name)}
+	if s.ns != nil {
+		url, opts = nats.DefaultURL, append(opts, nats.InProcessServer(s.ns))
+	}
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting %s: %w", name, err)
 	}
@@ -276,6 +289,34 @@ func (b bareRun) run(ctx context.Context) (*recorder, error) {
 	case <-ctx.Done():
 		return rec, fmt.Errorf("%d of %d messages reached the sink: %w", rec.count.Load(), b.n, ctx.Err())
 	}
+}
+
+// bareNATS is bare3 as a runner of the -brokers comparison.
+type bareNATS struct {
+	srv *bareServer
+	log io.Writer
+}
+
+func (b bareNATS) run(ctx context.Context, s runSpec) (*recorder, engineOutcome, error) {
+	rec, err := bareRun{srv: b.srv, stages: 3, n: s.n, size: s.size, rate: s.rate, log: b.log}.run(ctx)
+	return rec, engineOutcome{}, err
+}
+
+// newBody is a message of about size bytes carrying its birth time (now)
+// in its first 8 bytes.
+func newBody(size int) []byte {
+	body := make([]byte, max(size, 8))
+	binary.BigEndian.PutUint64(body, uint64(time.Now().UnixNano()))
+	return body
+}
+
+// dueAt is when message i of a run started at start is due at rate
+// messages/s (start itself when rate is 0: as fast as possible).
+func dueAt(start time.Time, i int, rate float64) time.Time {
+	if rate <= 0 {
+		return start
+	}
+	return start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
 }
 
 // bornOf reads the birth time a bare message carries in its first 8 bytes.

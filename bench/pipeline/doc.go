@@ -27,6 +27,32 @@
 // message of this process and of the database's backends, and latency
 // percentiles; the raw per-run figures go to a CSV under -out.
 //
+// # Broker comparison
+//
+// With -brokers the run compares instead, per broker, three ways of doing
+// the same work (producer → q1 → relay → q2 → sink, the relay acking
+// upstream only once the downstream publish is confirmed):
+//
+//	<broker>/bare  the broker's own client: nats.go, amqp091-go with
+//	               publisher confirms, go-stomp with receipts,
+//	               pulsar-client-go
+//	<broker>/ff    Factflow through server/container with the broker's URL
+//	               as Config.QueueURL, lineage off
+//	<broker>/wm    a watermill router (NATS JetStream and AMQP only)
+//
+// Brokers: embedded (the in-process NATS server, as above), and nats,
+// amqp, stomp and pulsar at the URLs in FACTFLOW_TEST_NATS_URL,
+// FACTFLOW_TEST_AMQP_URL, FACTFLOW_TEST_STOMP_URL and
+// FACTFLOW_TEST_PULSAR_URL (with FACTFLOW_TEST_PULSAR_ADMIN_URL), as
+// `scripts/services.sh env` prints them; "all" takes embedded and every
+// broker whose URL is set. Every variant of every broker takes part in
+// every round, so ratios are paired per round within a broker. An
+// external broker's own CPU is read from /proc when it runs on this
+// machine. -broker-n gives a slow broker fewer messages per run.
+//
+//	eval "$(scripts/services.sh env)"
+//	go run ./bench/pipeline -brokers all -rounds 3 -broker-n stomp=2000
+//
 // Run it with `make bench` (which starts the services it needs), or:
 //
 //	scripts/services.sh up postgres

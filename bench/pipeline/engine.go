@@ -27,10 +27,13 @@ type engine struct {
 	current atomic.Pointer[recorder]
 }
 
-func startEngine(ctx context.Context, dataDir, dbURL string, lineage bool, log *slog.Logger) (*engine, error) {
+// startEngine starts a container on the broker at queueURL (empty: its own
+// embedded NATS server).
+func startEngine(ctx context.Context, dataDir, dbURL, queueURL string, lineage bool, log *slog.Logger) (*engine, error) {
 	c, err := container.Start(ctx, container.Config{
 		DataDir:        dataDir,
 		DatabaseURL:    dbURL,
+		QueueURL:       queueURL,
 		DisableLineage: !lineage,
 		Logger:         log,
 	})
@@ -175,6 +178,16 @@ type engineRun struct {
 	n      int
 	size   int
 	rate   float64
+}
+
+// engineRunner is the engine as a runner of the -brokers comparison.
+type engineRunner struct {
+	e      *engine
+	tuning engineTuning
+}
+
+func (r engineRunner) run(ctx context.Context, s runSpec) (*recorder, engineOutcome, error) {
+	return engineRun{e: r.e, tuning: r.tuning, n: s.n, size: s.size, rate: s.rate}.run(ctx)
 }
 
 // engineOutcome is what an execution adds to the sink's figures.

@@ -40,7 +40,10 @@ type result struct {
 	CPU time.Duration
 	// DBCPU is the CPU of the PostgreSQL backends of the benchmark's
 	// database (0 when the server is not on this machine).
-	DBCPU       time.Duration
+	DBCPU time.Duration
+	// BrokerCPU is the CPU of an external broker's process on this
+	// machine (0 for the embedded one, which CPU includes).
+	BrokerCPU   time.Duration
 	Busy, Steal float64
 	Load1       float64
 	Duplicates  int64
@@ -62,7 +65,11 @@ type harness struct {
 	db      *dbCPU
 	bare    *bareServer
 	engines map[string]*engine
-	log     io.Writer // progress lines
+	// runners run the broker comparison's variants.
+	runners map[string]runner
+	// brokerURL is each external broker's URL, to find its process by.
+	brokerURL map[string]string
+	log       io.Writer // progress lines
 }
 
 // run is the whole benchmark: provision, warm up, measure, report.
@@ -88,13 +95,21 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(root)
 
-	h := &harness{cfg: cfg, engines: map[string]*engine{}, log: stderr}
+	h := &harness{cfg: cfg, engines: map[string]*engine{}, runners: map[string]runner{}, brokerURL: map[string]string{}, log: stderr}
 	if h.db, err = openDBCPU(ctx, admin, dbURL); err != nil {
 		return err
 	}
 	defer h.db.close()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	for _, v := range cfg.Variants {
+		if broker, kind, ok := splitVariant(v); ok {
+			stop, err := h.startRunner(ctx, root, dbURL, broker, kind, logger)
+			if err != nil {
+				return fmt.Errorf("%s: %w", v, err)
+			}
+			defer stop()
+			continue
+		}
 		switch v {
 		case varBare1, varBare3:
 			if h.bare == nil {
@@ -105,7 +120,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			}
 		case varEngine, varLineage:
 			lineage := v == varLineage
-			e, err := startEngine(ctx, engineDataDir(root, lineage), dbURL, lineage, logger)
+			e, err := startEngine(ctx, engineDataDir(root, lineage), dbURL, "", lineage, logger)
 			if err != nil {
 				return err
 			}
@@ -116,6 +131,10 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			}()
 			h.engines[v] = e
 		}
+	}
+
+	if err := h.ready(ctx); err != nil {
+		return err
 	}
 
 	env := describeEnvironment()
@@ -183,7 +202,7 @@ func rotate(vs []string, k int) []string {
 
 // runOne runs one variant once and measures it.
 func (h *harness) runOne(ctx context.Context, round int, variant, mode string) (result, error) {
-	n, rate := h.cfg.N, 0.0
+	n, rate := h.cfg.throughputN(variant), 0.0
 	if mode == modePaced {
 		n, rate = h.cfg.PacedN, h.cfg.Rate
 	}
@@ -200,10 +219,25 @@ func (h *harness) runOne(ctx context.Context, round int, variant, mode string) (
 	runtime.GC()
 	res := result{Round: round, Mode: mode, Variant: variant, N: n, Load1: hostload.LoadAvg1()}
 	dbBefore := h.db.sample(rctx)
+	// Looked up each run: another client of the broker may restart it.
+	var brokerPID int
+	if broker, _, ok := splitVariant(variant); ok && h.brokerURL[broker] != "" {
+		brokerPID = brokerProc(h.brokerURL[broker])
+	}
+	brokerBefore := procCPU(brokerPID)
 	s := startSampler()
 	var rec *recorder
 	var err error
 	switch variant {
+	default:
+		r, ok := h.runners[variant]
+		if !ok {
+			err = fmt.Errorf("unknown variant %q", variant)
+			break
+		}
+		var out engineOutcome
+		rec, out, err = r.run(rctx, runSpec{n: n, size: h.cfg.Size, rate: rate})
+		res.Wall = out.wall
 	case varBare1, varBare3:
 		stages := 1
 		if variant == varBare3 {
@@ -216,10 +250,13 @@ func (h *harness) runOne(ctx context.Context, round int, variant, mode string) (
 			n: n, size: h.cfg.Size, rate: rate}.run(rctx)
 		res.Wall, res.LineageWritten, res.LineageDropped, res.FlushTail =
 			out.wall, out.lineageWritten, out.lineageDropped, out.flushTail
-	default:
-		err = fmt.Errorf("unknown variant %q", variant)
 	}
 	cpu, load := s.stop()
+	if brokerPID > 0 {
+		if after := procCPU(brokerPID); after >= brokerBefore {
+			res.BrokerCPU = after - brokerBefore
+		}
+	}
 	res.CPU, res.Busy, res.Steal = cpu, load.Busy, load.Steal
 	res.DBCPU = dbCPUBetween(dbBefore, h.db.sample(rctx))
 	if err != nil {
@@ -242,11 +279,92 @@ func (h *harness) runOne(ctx context.Context, round int, variant, mode string) (
 	if round == 0 {
 		label = "warm-up"
 	}
-	fmt.Fprintf(h.log, "%-8s %-10s %-10s %7d msgs %9.0f msg/s  p50 %7s ms  p99 %7s ms  cpu %4.0f+%3.0f µs/msg  machine busy %3.0f%% steal %2.0f%%\n",
+	fmt.Fprintf(h.log, "%-8s %-10s %-12s %7d msgs %9.0f msg/s  p50 %7s ms  p99 %7s ms  cpu %4.0f+%3.0f+%3.0f µs/msg  machine busy %3.0f%% steal %2.0f%%\n",
 		label, mode, variant, n, res.Rate, ms(res.P50), ms(res.P99),
-		perMsg(res.CPU, n), perMsg(res.DBCPU, n), 100*res.Busy, 100*res.Steal)
+		perMsg(res.CPU, n), perMsg(res.DBCPU, n), perMsg(res.BrokerCPU, n), 100*res.Busy, 100*res.Steal)
 	return res, nil
 }
 
 // perMsg is d per message in microseconds.
 func perMsg(d time.Duration, n int) float64 { return float64(d.Microseconds()) / float64(n) }
+
+// startRunner starts what one variant of the broker comparison needs and
+// returns how to stop it.
+func (h *harness) startRunner(ctx context.Context, root, dbURL, broker, kind string, logger *slog.Logger) (func(), error) {
+	url, err := brokerURL(broker)
+	if err != nil {
+		return nil, err
+	}
+	v := brokerVariant(broker, kind)
+	noop := func() {}
+	if url != "" {
+		h.brokerURL[broker] = url
+	}
+	switch kind {
+	case kindEngine:
+		e, err := startEngine(ctx, filepath.Join(root, "engine-"+broker), dbURL, url, false, logger)
+		if err != nil {
+			return nil, err
+		}
+		h.runners[v] = engineRunner{e: e, tuning: tuningFor(h.cfg.Concurrency)}
+		return func() {
+			if err := e.stop(context.WithoutCancel(ctx)); err != nil {
+				fmt.Fprintf(h.log, "stopping the engine on %s: %v\n", broker, err)
+			}
+		}, nil
+	case kindWatermill:
+		h.runners[v] = wmRun{broker: broker, url: url, log: h.log, logger: logger, workers: h.cfg.WMWorkers}
+		return noop, nil
+	}
+	switch broker {
+	case brokerEmbedded:
+		if h.bare == nil {
+			if h.bare, err = startBareServer(filepath.Join(root, "bare")); err != nil {
+				return nil, err
+			}
+		}
+		h.runners[v] = bareNATS{srv: h.bare, log: h.log}
+		return h.bare.shutdown, nil
+	case brokerNATS:
+		h.runners[v] = bareNATS{srv: externalNATS(url), log: h.log}
+	case brokerAMQP:
+		h.runners[v] = bareAMQP{url: url, log: h.log}
+	case brokerSTOMP:
+		b, err := newBareSTOMP(ctx, url, h.log, logger)
+		if err != nil {
+			return nil, err
+		}
+		h.runners[v] = b
+		return func() { _ = b.close(context.WithoutCancel(ctx)) }, nil
+	case brokerPulsar:
+		b, err := newBarePulsar(ctx, url, h.log, logger)
+		if err != nil {
+			return nil, err
+		}
+		h.runners[v] = b
+		return func() { _ = b.close(context.WithoutCancel(ctx)) }, nil
+	default:
+		return nil, fmt.Errorf("no bare client loop for broker %s", broker)
+	}
+	return noop, nil
+}
+
+// ready checks before anything is measured that every broker of the
+// comparison answers, so a broken one fails the run at once.
+func (h *harness) ready(ctx context.Context) error {
+	for _, v := range h.cfg.Variants {
+		if _, ok := h.runners[v]; !ok {
+			continue
+		}
+		if _, kind, _ := splitVariant(v); kind != kindBare {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		_, _, err := h.runners[v].run(rctx, runSpec{n: 1, size: 64})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s: one message through the broker: %w", v, err)
+		}
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -32,7 +33,17 @@ type config struct {
 	Concurrency int
 	Size        int
 	Variants    []string
-	Warmup      bool
+	// Brokers, when set, makes the run the broker comparison: Variants are
+	// then <broker>/<kind> for each broker and each of Kinds it has.
+	Brokers []string
+	Kinds   []string
+	// BrokerN overrides N for one broker's throughput runs (a slow broker
+	// would take minutes per run at the common N).
+	BrokerN map[string]int
+	// WMWorkers is watermill's subscribers per stage (and publishing
+	// goroutines).
+	WMWorkers int
+	Warmup    bool
 	// Paced runs offer Rate messages/s for PacedN messages, PacedRounds
 	// times per variant (0 rounds: none).
 	Rate        float64
@@ -52,6 +63,8 @@ func defaultConfig() config {
 		Concurrency: 64,
 		Size:        1024,
 		Variants:    allVariants,
+		Kinds:       allKinds,
+		WMWorkers:   64, // as the engine's routes (-concurrency)
 		Warmup:      true,
 		Rate:        200,
 		PacedN:      1000,
@@ -77,6 +90,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	conc := fs.Int("concurrency", d.Concurrency, "Factflow: concurrency of routes b and c (prefetch = 2×)")
 	size := fs.Int("size", d.Size, "approximate message size in bytes")
 	variants := fs.String("variants", strings.Join(d.Variants, ","), "comma-separated variants: "+strings.Join(allVariants, ", "))
+	brokers := fs.String("brokers", "", "broker comparison: comma-separated brokers ("+strings.Join(allBrokers, ", ")+", or all: embedded and every one whose URL is set); replaces -variants")
+	kinds := fs.String("kinds", strings.Join(d.Kinds, ","), "broker comparison: kinds of variant per broker: "+strings.Join(allKinds, ", "))
+	wmWorkers := fs.Int("wm-workers", d.WMWorkers, "broker comparison: watermill subscribers per stage and publishing goroutines")
+	brokerN := fs.String("broker-n", "", "broker comparison: messages per throughput run for some brokers, e.g. stomp=2000,pulsar=5000 (default -n)")
 	warmup := fs.Bool("warmup", d.Warmup, "run (and discard) one throughput round first")
 	rate := fs.Float64("rate", d.Rate, "paced runs: offered messages per second")
 	pacedN := fs.Int("paced-n", d.PacedN, "paced runs: messages per run")
@@ -97,12 +114,47 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	apply("size", func() { c.Size = *size })
 	apply("variants", func() { c.Variants = benchflag.SplitList(*variants) })
 	apply("warmup", func() { c.Warmup = *warmup })
+	apply("kinds", func() { c.Kinds = benchflag.SplitList(*kinds) })
+	apply("wm-workers", func() { c.WMWorkers = *wmWorkers })
+	if c.BrokerN, err = parseBrokerN(*brokerN); err != nil {
+		return config{}, err
+	}
+	c.Brokers = benchflag.SplitList(*brokers)
+	if len(c.Brokers) > 0 {
+		if c.Variants, err = expandBrokers(c.Brokers, c.Kinds, os.Getenv); err != nil {
+			return config{}, err
+		}
+	}
 	apply("rate", func() { c.Rate = *rate })
 	apply("paced-n", func() { c.PacedN = *pacedN })
 	apply("paced-rounds", func() { c.PacedRounds = *pacedRounds })
 	apply("out", func() { c.OutDir = *out })
 	c.CPUProfile = *cpuProfile
 	return c, c.validate()
+}
+
+func parseBrokerN(s string) (map[string]int, error) {
+	var out map[string]int
+	for _, kv := range benchflag.SplitList(s) {
+		if out == nil {
+			out = map[string]int{}
+		}
+		b, v, ok := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 1 || !slices.Contains(allBrokers, b) {
+			return nil, fmt.Errorf("-broker-n: %q is not broker=messages", kv)
+		}
+		out[b] = n
+	}
+	return out, nil
+}
+
+// throughputN is the messages per throughput run of a variant.
+func (c config) throughputN(variant string) int {
+	if b, _, ok := splitVariant(variant); ok && c.BrokerN[b] > 0 {
+		return c.BrokerN[b]
+	}
+	return c.N
 }
 
 func (c config) validate() error {
@@ -119,10 +171,19 @@ func (c config) validate() error {
 	if c.Size < 64 || c.Size > 512<<10 {
 		errs = append(errs, errors.New("-size must be between 64 and 524288"))
 	}
+	if c.WMWorkers < 1 || c.WMWorkers > 1000 {
+		errs = append(errs, errors.New("-wm-workers must be between 1 and 1000"))
+	}
 	if len(c.Variants) == 0 {
 		errs = append(errs, errors.New("-variants names none"))
 	}
 	for _, v := range c.Variants {
+		if b, k, ok := splitVariant(v); ok {
+			if !slices.Contains(allBrokers, b) || !slices.Contains(kindsOf(b), k) {
+				errs = append(errs, fmt.Errorf("unknown variant %q", v))
+			}
+			continue
+		}
 		if !slices.Contains(allVariants, v) {
 			errs = append(errs, fmt.Errorf("unknown variant %q (have %s)", v, strings.Join(allVariants, ", ")))
 		}

@@ -6,12 +6,14 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/factflow/factflow/queue/brokerlock"
 	"github.com/factflow/factflow/store/storetest"
 )
 
@@ -105,6 +107,17 @@ func TestParseFlags(t *testing.T) {
 			require.Zero(t, c.PacedRounds)
 		}},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
+		{name: "brokers replace variants", args: []string{"-brokers", "amqp,stomp", "-kinds", "ff,wm"}, check: func(t *testing.T, c config) {
+			require.Equal(t, []string{"amqp/ff", "amqp/wm", "stomp/ff"}, c.Variants)
+		}},
+		{name: "per-broker N", args: []string{"-brokers", "stomp,amqp", "-broker-n", "stomp=300"}, check: func(t *testing.T, c config) {
+			require.Equal(t, 300, c.throughputN("stomp/ff"))
+			require.Equal(t, c.N, c.throughputN("amqp/ff"))
+		}},
+		{name: "bad per-broker N", args: []string{"-broker-n", "stomp:300"}, wantErr: "is not broker=messages"},
+		{name: "unknown broker", args: []string{"-brokers", "kafka"}, wantErr: `unknown broker "kafka"`},
+		{name: "unknown kind", args: []string{"-brokers", "amqp", "-kinds", "bare,zmq"}, wantErr: `unknown kind "zmq"`},
+		{name: "no watermill on stomp", args: []string{"-variants", "stomp/wm"}, wantErr: `unknown variant "stomp/wm"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +130,13 @@ func TestParseFlags(t *testing.T) {
 			tt.check(t, c)
 		})
 	}
+}
+
+func TestExpandAllBrokers(t *testing.T) {
+	env := map[string]string{brokerEnv[brokerAMQP]: "amqp://x"}
+	vs, err := expandBrokers([]string{"all"}, []string{kindBare, kindWatermill}, func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, []string{"embedded/bare", "amqp/bare", "amqp/wm"}, vs)
 }
 
 func TestRecorderCountsDuplicatesAndCloses(t *testing.T) {
@@ -135,4 +155,76 @@ func TestRecorderCountsDuplicatesAndCloses(t *testing.T) {
 	require.Equal(t, int64(1), r.extra.Load())
 	require.Len(t, r.latencies(), 2)
 	require.Positive(t, r.elapsed())
+}
+
+// TestBrokersQuick runs the broker comparison with tiny counts on every
+// broker this machine has: the embedded one always, an external one when
+// its URL is set (scripts/services.sh env). A broker whose URL is set must
+// work: the run fails otherwise.
+// brokerService names each external broker as scripts/services.sh and
+// queue/brokerlock do.
+var brokerService = map[string]string{
+	brokerNATS: "nats", brokerAMQP: "rabbitmq", brokerSTOMP: "artemis", brokerPulsar: "pulsar",
+}
+
+func TestBrokersQuick(t *testing.T) {
+	admin := storetest.AdminURL(t)
+	brokers := []string{brokerEmbedded}
+	for _, b := range allBrokers[1:] {
+		if os.Getenv(brokerEnv[b]) != "" {
+			brokers = append(brokers, b)
+		} else {
+			t.Logf("%s not set: broker %s not run", brokerEnv[b], b)
+		}
+	}
+	for _, b := range brokers {
+		t.Run(b, func(t *testing.T) {
+			if svc := brokerService[b]; svc != "" {
+				brokerlock.Hold(t, svc, false) // no broker restart by another package meanwhile
+			}
+			cfg, err := parseFlags([]string{"-quick", "-brokers", b, "-n", "60", "-paced-n", "10", "-rate", "500", "-wm-workers", "4"}, os.Stderr)
+			require.NoError(t, err)
+			cfg.OutDir = t.TempDir()
+			cfg.AdminURL = admin
+
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			require.NoError(t, run(ctx, cfg, &stdout, &stderr), "stderr:\n%s", stderr.String())
+			out := stdout.String()
+			require.Contains(t, out, "Throughput per broker:")
+			for _, k := range kindsOf(b) {
+				v := brokerVariant(b, k)
+				require.Regexp(t, `(?m)^\s+`+regexp.QuoteMeta(v)+`\s+[1-9]`, out, "throughput row of %s", v)
+			}
+			require.NotContains(t, out, "client errors")
+			require.NotContains(t, out, "duplicates")
+		})
+	}
+}
+
+// TestBrokenBrokerFails points each external broker's URL at a port
+// nothing listens on: the run must fail, not report figures.
+func TestBrokenBrokerFails(t *testing.T) {
+	admin := storetest.AdminURL(t)
+	dead := map[string]string{
+		brokerNATS:   "nats://127.0.0.1:1",
+		brokerAMQP:   "amqp://guest:guest@127.0.0.1:1/",
+		brokerSTOMP:  "stomp://guest:guest@127.0.0.1:1",
+		brokerPulsar: "pulsar://127.0.0.1:1?admin=http://127.0.0.1:1",
+	}
+	for b, u := range dead {
+		t.Run(b, func(t *testing.T) {
+			t.Setenv(brokerEnv[b], u)
+			cfg, err := parseFlags([]string{"-quick", "-brokers", b, "-n", "10", "-paced-rounds", "0"}, os.Stderr)
+			require.NoError(t, err)
+			cfg.OutDir = t.TempDir()
+			cfg.AdminURL = admin
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			err = run(ctx, cfg, &bytes.Buffer{}, &bytes.Buffer{})
+			require.Error(t, err)
+			require.Contains(t, err.Error(), b+"/")
+		})
+	}
 }

@@ -86,7 +86,15 @@ func printHeader(w io.Writer, env environment, cfg config) {
 	fmt.Fprintf(w, "          variants alternate, order rotated each round; ~%d B messages; counted at the sink\n", cfg.Size)
 	fmt.Fprintf(w, "factflow  a (generator) → b (noop) → c (sink); b, c: concurrency %d, prefetch %d; max_handlers %d, max_fanout_pending %d\n",
 		t.concurrency, t.prefetch, t.maxHandlers, t.maxFanout)
-	fmt.Fprintf(w, "bare      nats.go, producer → [relay →] sink, a connection per stage, async publish, pulls of %d, relay acks after downstream PubAck\n\n", pullBatch)
+	if len(cfg.Brokers) == 0 {
+		fmt.Fprintf(w, "bare      nats.go, producer → [relay →] sink, a connection per stage, async publish, pulls of %d, relay acks after downstream PubAck\n\n", pullBatch)
+		return
+	}
+	fmt.Fprintf(w, "brokers   %s (external ones from FACTFLOW_TEST_*_URL); Factflow lineage off\n", strings.Join(cfg.Brokers, ", "))
+	fmt.Fprintln(w, "bare      producer → q1 → relay → q2 → sink, the relay acks upstream after the downstream publish is confirmed;")
+	fmt.Fprintf(w, "          nats.go: async publish, pulls of %d | amqp091-go: confirms (window %d), prefetch %d | go-stomp: receipts, %d sender connections per stage, window %d B | pulsar-client-go: async send, no batching, receiver queue %d\n",
+		pullBatch, bareAMQPWindow, bareAMQPPrefetch, bareSTOMPSenders, bareSTOMPWindow, barePulsarReceiver)
+	fmt.Fprintf(w, "watermill v1.5.1 router (correlation id, retry, recoverer), %d subscribers per stage and %d publishing goroutines; watermill-nats/v2 JetStream, watermill-amqp/v3 durable queues with confirms\n\n", cfg.WMWorkers, cfg.WMWorkers)
 }
 
 // summary is one variant's measured rounds in one mode.
@@ -145,8 +153,17 @@ const smallN = 5000
 var aims = map[string]float64{varEngine: 0.60, varLineage: 0.40}
 
 func printReport(w io.Writer, cfg config, results []result) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	thr := summarize(results, modeThroughput, cfg.Variants)
+	if len(cfg.Brokers) > 0 {
+		printBrokerThroughput(w, cfg, thr)
+	} else {
+		printVariantThroughput(w, cfg, thr)
+	}
+	printPacedAndMachine(w, cfg, results)
+}
+
+func printVariantThroughput(w io.Writer, cfg config, thr []summary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	var base *summary
 	for i := range thr {
 		if thr[i].variant == varBare3 {
@@ -188,7 +205,11 @@ func printReport(w io.Writer, cfg config, results []result) {
 	for _, n := range footnotes {
 		fmt.Fprintln(w, "  "+n)
 	}
+}
 
+func printPacedAndMachine(w io.Writer, cfg config, results []result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var footnotes []string
 	paced := summarize(results, modePaced, cfg.Variants)
 	if len(paced) > 0 {
 		fmt.Fprintf(w, "\nLatency at low load: %.0f msg/s offered, %d msgs × %d rounds; percentiles over all messages of all rounds\n",
@@ -265,7 +286,7 @@ func writeCSV(dir string, started time.Time, results []result) (string, error) {
 	}
 	w := csv.NewWriter(f)
 	_ = w.Write([]string{"round", "mode", "variant", "n", "elapsed_s", "msgs_per_s", "p50_ms", "p99_ms", "max_ms",
-		"cpu_s", "cpu_us_per_msg", "db_cpu_s", "db_cpu_us_per_msg", "machine_busy", "machine_steal", "load1", "duplicates", "client_errors",
+		"cpu_s", "cpu_us_per_msg", "db_cpu_s", "db_cpu_us_per_msg", "broker_cpu_s", "broker_cpu_us_per_msg", "machine_busy", "machine_steal", "load1", "duplicates", "client_errors",
 		"wall_s", "lineage_written", "lineage_dropped", "lineage_flush_tail_ms"})
 	for _, r := range results {
 		_ = w.Write([]string{
@@ -274,6 +295,7 @@ func writeCSV(dir string, started time.Time, results []result) (string, error) {
 			ms(r.P50), ms(r.P99), ms(r.Max),
 			fmt.Sprintf("%.4f", r.CPU.Seconds()), fmt.Sprintf("%.1f", perMsg(r.CPU, r.N)),
 			fmt.Sprintf("%.4f", r.DBCPU.Seconds()), fmt.Sprintf("%.1f", perMsg(r.DBCPU, r.N)),
+			fmt.Sprintf("%.4f", r.BrokerCPU.Seconds()), fmt.Sprintf("%.1f", perMsg(r.BrokerCPU, r.N)),
 			fmt.Sprintf("%.3f", r.Busy), fmt.Sprintf("%.3f", r.Steal), fmt.Sprintf("%.2f", r.Load1),
 			strconv.FormatInt(r.Duplicates, 10), strconv.FormatInt(r.ClientErrors, 10),
 			fmt.Sprintf("%.4f", r.Wall.Seconds()), strconv.FormatInt(r.LineageWritten, 10),
@@ -289,4 +311,68 @@ func writeCSV(dir string, started time.Time, results []result) (string, error) {
 		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
 	return path, nil
+}
+
+// brokerAim is the engine's throughput target relative to its broker's
+// bare client loop; it must also beat watermill where that runs.
+const brokerAim = 0.70
+
+// printBrokerThroughput is the broker comparison's table: per broker, each
+// kind's rate with its paired ratios to the broker's bare loop and to
+// watermill.
+func printBrokerThroughput(w io.Writer, cfg config, thr []summary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	byName := map[string]summary{}
+	for _, s := range thr {
+		byName[s.variant] = s
+	}
+	ratio := func(s summary, base string) (string, float64) {
+		b, ok := byName[base]
+		if !ok || s.variant == base {
+			return "", 0
+		}
+		rs := pairedRatios(s, b)
+		if len(rs) == 0 {
+			return "", 0
+		}
+		m := hostload.Median(rs)
+		return fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*m, 100*slices.Min(rs), 100*slices.Max(rs)), m
+	}
+	fmt.Fprintf(w, "Throughput per broker: N=%d per run (%v for some brokers), %d rounds; msg/s counted at the sink (median, min–max); ratios paired per round (median, min–max)\n", cfg.N, cfg.BrokerN, cfg.Rounds)
+	if cfg.N < smallN {
+		fmt.Fprintf(w, "(N below %d: start-up costs dominate, so these figures show only that the harness works)\n", smallN)
+	}
+	fmt.Fprintln(tw, "variant\tmsg/s\tmin–max\t× bare (paired)\t× wm (paired)\taim\tCPU µs/msg\tbroker CPU µs/msg\tp50 ms\tp99 ms\t")
+	var footnotes []string
+	for _, s := range thr {
+		broker, kind, _ := splitVariant(s.variant)
+		toBare, mBare := ratio(s, brokerVariant(broker, kindBare))
+		toWM, mWM := ratio(s, brokerVariant(broker, kindWatermill))
+		aim := ""
+		if kind == kindEngine && mBare > 0 {
+			verdict := "met"
+			if mBare < brokerAim || (mWM > 0 && mWM <= 1) {
+				verdict = "not met"
+			}
+			aim = fmt.Sprintf("≥ %.0f%% bare", 100*brokerAim)
+			if mWM > 0 {
+				aim += ", > wm"
+			}
+			aim += ": " + verdict
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f–%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t\n",
+			s.variant, hostload.Median(s.rates), slices.Min(s.rates), slices.Max(s.rates), toBare, toWM, aim,
+			s.medianOf(func(r result) float64 { return perMsg(r.CPU, r.N) }),
+			s.medianOf(func(r result) float64 { return perMsg(r.BrokerCPU, r.N) }),
+			fmtMS(s.medianOf(func(r result) float64 { return float64(r.P50) })),
+			fmtMS(s.medianOf(func(r result) float64 { return float64(r.P99) })))
+		if n := notes(s.rounds); n != "" {
+			footnotes = append(footnotes, s.variant+": "+n)
+		}
+	}
+	_ = tw.Flush()
+	for _, n := range footnotes {
+		fmt.Fprintln(w, "  "+n)
+	}
+	fmt.Fprintln(w, "  CPU µs/msg: this process (clients, engine, and the embedded broker); broker CPU µs/msg: an external broker's process on this machine")
 }

@@ -347,3 +347,63 @@ func testTopicNoLeaks(t *testing.T, s *topicSuite) {
 	}()
 	goleak.VerifyNone(t, before)
 }
+
+// TopicSurvivesRestart checks that a topic subscription comes back by
+// itself after restart (which stops and starts the broker) and hears, in
+// order, what is published once it is back. Messages published while it
+// was away are missed by design; probes are published until one is heard.
+func TopicSurvivesRestart(t *testing.T, p TopicProvider, restart func(t *testing.T)) {
+	t.Helper()
+	ctx := func() context.Context {
+		c, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		t.Cleanup(cancel)
+		return c
+	}
+	next := func(heard <-chan queue.Message) queue.Message {
+		t.Helper()
+		select {
+		case m := <-heard:
+			return m
+		case <-time.After(waitTimeout):
+			t.Fatalf("nothing heard on the topic within %s", waitTimeout)
+			return queue.Message{}
+		}
+	}
+	topic := "restart." + queue.NewMessageID()
+	heard := make(chan queue.Message, 4096)
+	unsub, err := p.SubscribeTopic(ctx(), topic, func(m queue.Message) { heard <- m })
+	require.NoError(t, err)
+	defer func() { require.NoError(t, unsub()) }()
+
+	require.NoError(t, p.PublishTopic(ctx(), topic, queue.Message{Body: []byte("before")}))
+	require.Equal(t, "before", string(next(heard).Body))
+
+	restart(t)
+	deadline := time.After(waitTimeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+probing:
+	for n := 0; ; n++ {
+		require.NoError(t, p.PublishTopic(ctx(), topic, queue.Message{Body: fmt.Appendf(nil, "probe-%d", n)}))
+		select {
+		case m := <-heard:
+			require.True(t, strings.HasPrefix(string(m.Body), "probe-"), "heard %q", m.Body)
+			break probing
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("the topic subscription did not come back within %s of the restart", waitTimeout)
+		}
+	}
+	want := make([]string, 20)
+	for i := range want {
+		want[i] = fmt.Sprintf("after-%d", i)
+		require.NoError(t, p.PublishTopic(ctx(), topic, queue.Message{Body: []byte(want[i])}))
+	}
+	var got []string
+	for len(got) < len(want) {
+		if m := next(heard); !strings.HasPrefix(string(m.Body), "probe-") {
+			got = append(got, string(m.Body))
+		}
+	}
+	require.Equal(t, want, got)
+}
