@@ -13,8 +13,8 @@ import (
 )
 
 // TestRunDocsIngestOnBrokers runs the shipped docs-ingest pipeline,
-// unchanged, over each real broker instead of NATS: the same YAML gives the
-// same counts per route and the same dead letters.
+// unchanged, over each real broker instead of the in-process NATS: the
+// same YAML gives the same counts per route and the same dead letters.
 func TestRunDocsIngestOnBrokers(t *testing.T) {
 	t.Parallel()
 	for _, b := range []struct {
@@ -23,6 +23,7 @@ func TestRunDocsIngestOnBrokers(t *testing.T) {
 		// provider needs one beside the broker URL.
 		query map[string]string
 	}{
+		{name: "nats", env: "FACTFLOW_TEST_NATS_URL"}, // an external server, not the in-process one
 		{name: "rabbitmq", env: "FACTFLOW_TEST_AMQP_URL"},
 		{name: "artemis", env: "FACTFLOW_TEST_STOMP_URL"},
 		{name: "activemq", env: "FACTFLOW_TEST_ACTIVEMQ_STOMP_URL", query: map[string]string{"management": "FACTFLOW_TEST_ACTIVEMQ_MANAGEMENT_URL"}},

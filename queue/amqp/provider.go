@@ -26,8 +26,12 @@ const (
 	// publishWindow bounds the messages of one Publish call awaiting their
 	// confirms at once.
 	publishWindow = 256
-	// poolSize bounds the idle publishing channels kept open.
-	poolSize = 16
+	// poolSize bounds the idle publishing channels kept open. It covers
+	// the concurrent publishers of a busy pipeline (every route's
+	// handlers publish at once): a smaller pool makes them open and close
+	// channels all the time, which costs the broker more than the
+	// publishes. RabbitMQ allows 2047 channels per connection.
+	poolSize = 128
 	// settleTimeout bounds the bookkeeping after a handler returned (the
 	// retry copy's publish), which must not inherit a cancelled context.
 	settleTimeout = 30 * time.Second

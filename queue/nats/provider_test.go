@@ -65,22 +65,25 @@ func TestContractEmbedded(t *testing.T) {
 }
 
 // TestContractExternal runs the suite over TCP against a server in another
-// process: the one FACTFLOW_TEST_NATS_URL names, or else natsd started
-// (and restarted) by the test. Providers survive the restart by
+// process: the one FACTFLOW_TEST_NATS_URL names (shared with other
+// packages, so never restarted), and natsd started and restarted by the
+// test, where the restart tests run. Providers survive the restart by
 // reconnecting.
 func TestContractExternal(t *testing.T) {
 	if u := os.Getenv("FACTFLOW_TEST_NATS_URL"); u != "" {
-		t.Logf("using the NATS server at %s; restart tests need a server the test controls and are skipped", redact(u))
-		queuetest.Run(t, Capabilities, queuetest.Factory{New: externalFactory(func() string { return u })})
-		return
+		t.Run("service", func(t *testing.T) {
+			queuetest.Run(t, Capabilities, queuetest.Factory{New: externalFactory(func() string { return u })})
+		})
 	}
-	d := startNatsd(t)
-	queuetest.Run(t, Capabilities, queuetest.Factory{
-		New: externalFactory(d.URL),
-		Restart: func(t testing.TB, p queue.Provider) queue.Provider {
-			d.restart(syscall.SIGTERM)
-			return p
-		},
+	t.Run("natsd", func(t *testing.T) {
+		d := startNatsd(t)
+		queuetest.Run(t, Capabilities, queuetest.Factory{
+			New: externalFactory(d.URL),
+			Restart: func(t testing.TB, p queue.Provider) queue.Provider {
+				d.restart(syscall.SIGTERM)
+				return p
+			},
+		})
 	})
 }
 

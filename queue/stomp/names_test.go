@@ -35,3 +35,32 @@ func TestManagementURL(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "http://m:2/jolokia", managementURL("", u, FlavorArtemis))
 }
+
+func TestSpread(t *testing.T) {
+	for _, tc := range []struct {
+		in    queue.SubscribeOptions
+		conns int
+		want  []queue.SubscribeOptions
+	}{
+		{queue.SubscribeOptions{Concurrency: 1, Prefetch: 1, Group: "g"}, 8, []queue.SubscribeOptions{{Concurrency: 1, Prefetch: 1, Group: "g"}}},
+		{queue.SubscribeOptions{Concurrency: 1, Prefetch: 10, Group: "g"}, 8, []queue.SubscribeOptions{{Concurrency: 1, Prefetch: 10, Group: "g"}}},
+		{queue.SubscribeOptions{Concurrency: 3, Prefetch: 7, Group: "g"}, 2, []queue.SubscribeOptions{
+			{Concurrency: 2, Prefetch: 4, Group: "g"}, {Concurrency: 1, Prefetch: 3, Group: "g"}}},
+		{queue.SubscribeOptions{Concurrency: 5, Prefetch: 5, Group: "g"}, 0, []queue.SubscribeOptions{{Concurrency: 5, Prefetch: 5, Group: "g"}}},
+	} {
+		require.Equal(t, tc.want, spread(tc.in, tc.conns), "%+v over %d", tc.in, tc.conns)
+	}
+	// Whatever the split, the parts add up and none prefetches less than
+	// it handles.
+	for c := 1; c <= 20; c++ {
+		for pf := c; pf <= 40; pf += 3 {
+			var sc, sp int
+			for _, part := range spread(queue.SubscribeOptions{Concurrency: c, Prefetch: pf}, 8) {
+				require.GreaterOrEqual(t, part.Prefetch, part.Concurrency)
+				require.Positive(t, part.Concurrency)
+				sc, sp = sc+part.Concurrency, sp+part.Prefetch
+			}
+			require.Equal(t, [2]int{c, pf}, [2]int{sc, sp})
+		}
+	}
+}

@@ -25,7 +25,12 @@ const (
 	DefaultReconnectWait    = 100 * time.Millisecond
 	DefaultMaxReconnectWait = 5 * time.Second
 	DefaultHeartbeat        = 10 * time.Second
-	defaultConnectTimeout   = 5 * time.Second
+	// DefaultPublishConnections lets that many durable sends be written
+	// at once (see Config.PublishConnections).
+	DefaultPublishConnections = 8
+	// DefaultSubscribeConnections: see Config.SubscribeConnections.
+	DefaultSubscribeConnections = 8
+	defaultConnectTimeout       = 5 * time.Second
 )
 
 // Capabilities of the STOMP provider on Artemis and on ActiveMQ Classic:
@@ -65,6 +70,18 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxMessageSize is the largest body plus headers Publish accepts.
 	MaxMessageSize int
+	// PublishConnections is how many connections Publish spreads its
+	// sends over (default DefaultPublishConnections). A broker handles the
+	// frames of one connection one after another and answers a persistent
+	// send's receipt only after its journal write, so one connection
+	// carries one durable write at a time.
+	PublishConnections int
+	// SubscribeConnections is how many connections one subscription
+	// spreads its handlers and prefetch over (default
+	// DefaultSubscribeConnections, never more than its handlers), for the
+	// same reason as PublishConnections: acknowledging a durable message
+	// is a journal write too.
+	SubscribeConnections int
 	// Heartbeat is the STOMP heart-beat interval in both directions.
 	Heartbeat        time.Duration
 	ReconnectWait    time.Duration
@@ -80,6 +97,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.PublishConnections <= 0 {
+		c.PublishConnections = DefaultPublishConnections
+	}
+	if c.SubscribeConnections <= 0 {
+		c.SubscribeConnections = DefaultSubscribeConnections
 	}
 	if c.ReconnectWait <= 0 {
 		c.ReconnectWait = DefaultReconnectWait
@@ -99,13 +122,14 @@ type Provider struct {
 	mgmt     *management
 	flavor   string // FlavorArtemis or FlavorClassic, fixed by New
 
-	mu     sync.Mutex
-	pub    *stomp.Conn // publishing connection; nil until (re)dialled
-	closed bool
-	subs   map[*subscription]struct{}
-	topics topicSubs
+	mu      sync.Mutex
+	pubs    []*stomp.Conn // publishing connections; an entry is nil until (re)dialled
+	pubLost []bool        // the slot's connection failed: its next dial is a reconnect
+	nextPub atomic.Uint32 // round robin over pubs
+	closed  bool
+	subs    map[*subscription]struct{}
+	topics  topicSubs
 
-	pubDown      atomic.Bool  // the publishing connection was lost and not yet replaced
 	reconnecting atomic.Int32 // subscriptions currently re-establishing their connection
 	attempts     atomic.Int64
 	lastMessage  atomic.Int64 // unix nanos
@@ -146,7 +170,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		_ = conn.MustDisconnect()
 		return nil, err
 	}
-	p.pub = conn
+	p.pubs = make([]*stomp.Conn, cfg.PublishConnections)
+	p.pubLost = make([]bool, cfg.PublishConnections)
+	p.pubs[0] = conn
 	return p, nil
 }
 
@@ -223,56 +249,78 @@ func (p *Provider) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// publisher returns the publishing connection, dialling when the last one
-// was lost.
+// publisher returns a publishing connection, the next one in turn,
+// dialling it when it was lost (or not yet needed).
 func (p *Provider) publisher(ctx context.Context) (*stomp.Conn, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if p.pub != nil {
-		return p.pub, nil
+	i := int(p.nextPub.Add(1)) % len(p.pubs)
+	if c := p.pubs[i]; c != nil {
+		p.mu.Unlock()
+		return c, nil
 	}
-	p.attempts.Add(1)
+	if p.pubLost[i] {
+		p.attempts.Add(1)
+	}
+	p.mu.Unlock()
+	// Dialled outside the lock: the other connections keep serving.
 	c, err := p.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p.pub = c
-	p.pubDown.Store(false)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		_ = c.MustDisconnect()
+		return nil, ErrClosed
+	case p.pubs[i] != nil:
+		// Another send dialled this slot meanwhile.
+		go func() { _ = c.Disconnect() }()
+		return p.pubs[i], nil
+	}
+	p.pubs[i], p.pubLost[i] = c, false
 	return c, nil
 }
 
-// dropPublisher forgets a connection that failed, so the next send dials.
+// dropPublisher forgets a connection that failed, so the next send on its
+// slot dials.
 func (p *Provider) dropPublisher(c *stomp.Conn) {
 	p.mu.Lock()
-	if p.pub == c {
-		p.pub = nil
-		p.pubDown.Store(true)
-		go func() {
-			_ = c.MustDisconnect()
-		}()
+	for i, pc := range p.pubs {
+		if pc == c {
+			p.pubs[i], p.pubLost[i] = nil, true
+			go func() { _ = c.MustDisconnect() }()
+		}
 	}
 	p.mu.Unlock()
 }
 
-// Publish sends msgs one after another, each acknowledged by a broker
-// receipt, so publish order is kept and every message is on the broker
-// when Publish returns.
+// Publish sends msgs in order on one connection and returns once the
+// broker acknowledged them: only the last frame asks for a receipt, and
+// the broker handles a connection's frames in order, so its receipt
+// covers every frame before it. One receipt per batch instead of one per
+// message spares a durable write per message on the broker.
 func (p *Provider) Publish(ctx context.Context, dst queue.Destination, msgs ...queue.Message) error {
 	name, err := queueName(dst)
 	if err != nil {
 		return err
 	}
-	for _, m := range msgs {
+	out := make([]outgoing, len(msgs))
+	for i, m := range msgs {
 		if m.ID == "" {
 			m = m.Clone()
 			m.ID = queue.NewMessageID()
 		}
-		if err := p.send(ctx, name, m, false, time.Time{}); err != nil {
+		if out[i], err = p.frameOf(m, false, time.Time{}); err != nil {
 			return fmt.Errorf("publishing to %s: %w", dst, err)
 		}
+	}
+	if err := p.sendAll(ctx, name, out); err != nil {
+		return fmt.Errorf("publishing to %s: %w", dst, err)
 	}
 	return nil
 }
@@ -285,22 +333,26 @@ func messageSize(m queue.Message) int {
 	return n
 }
 
-// send delivers one message with a receipt, redialling on a lost
-// connection until ctx ends (at least once: a receipt lost with the
-// connection means the message is sent again).
-func (p *Provider) send(ctx context.Context, name string, m queue.Message, redelivered bool, at time.Time) error {
+// outgoing is a message ready to send: its body and SEND headers.
+type outgoing struct {
+	body []byte
+	opts []func(*frame.Frame) error
+}
+
+// frameOf checks m's size and turns it into a SEND frame's body and
+// headers; at (or m's not-before time) schedules it.
+func (p *Provider) frameOf(m queue.Message, redelivered bool, at time.Time) (outgoing, error) {
 	if size := messageSize(m); size > p.cfg.MaxMessageSize {
-		return codedError(codeTooLarge, "keep messages small; put large payloads into storage and send a reference",
+		return outgoing{}, codedError(codeTooLarge, "keep messages small; put large payloads into storage and send a reference",
 			fmt.Errorf("%w: %d bytes, limit %d", queue.ErrMessageTooLarge, size, p.cfg.MaxMessageSize))
 	}
 	if at.IsZero() {
 		at = m.NotBefore()
 	}
-	opts := []func(*frame.Frame) error{
-		stomp.SendOpt.Receipt,
+	opts := make([]func(*frame.Frame) error, 0, len(m.Headers)+4)
+	opts = append(opts,
 		stomp.SendOpt.Header("persistent", "true"),
-		stomp.SendOpt.Header(userHeaderPrefix+queue.HeaderMessageID, m.ID),
-	}
+		stomp.SendOpt.Header(userHeaderPrefix+queue.HeaderMessageID, m.ID))
 	for k, v := range m.Headers {
 		if k == queue.HeaderMessageID {
 			continue
@@ -313,10 +365,30 @@ func (p *Provider) send(ctx context.Context, name string, m queue.Message, redel
 	if now := time.Now(); !at.IsZero() && at.After(now) {
 		opts = append(opts, p.scheduleOpt(at, now))
 	}
+	return outgoing{body: m.Body, opts: opts}, nil
+}
+
+// send delivers one message with a receipt (see sendAll).
+func (p *Provider) send(ctx context.Context, name string, m queue.Message, redelivered bool, at time.Time) error {
+	o, err := p.frameOf(m, redelivered, at)
+	if err != nil {
+		return err
+	}
+	return p.sendAll(ctx, name, []outgoing{o})
+}
+
+// sendAll sends out in order on one publishing connection, the last
+// frame with a receipt, redialling on a lost connection until ctx ends.
+// When the connection is lost before the receipt, every message of the
+// batch is sent again (at least once).
+func (p *Provider) sendAll(ctx context.Context, name string, out []outgoing) error {
+	if len(out) == 0 {
+		return nil
+	}
 	for n := 0; ; n++ {
 		c, err := p.publisher(ctx)
 		if err == nil {
-			err = sendCtx(ctx, c, anycastPrefix+name, m.Body, opts)
+			err = sendBatch(ctx, c, anycastPrefix+name, out)
 			if err == nil {
 				return nil
 			}
@@ -333,6 +405,34 @@ func (p *Provider) send(ctx context.Context, name string, m queue.Message, redel
 			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
 		case <-time.After(p.backoff(n)):
 		}
+	}
+}
+
+// sendBatch writes out on c, the last frame with a receipt, and waits
+// for that receipt within ctx (go-stomp's Send takes no context).
+func sendBatch(ctx context.Context, c *stomp.Conn, dest string, out []outgoing) error {
+	done := make(chan error, 1)
+	go func() {
+		last := len(out) - 1
+		for _, o := range out[:last] {
+			if err := c.Send(dest, "application/octet-stream", o.body, o.opts...); err != nil {
+				done <- err
+				return
+			}
+		}
+		// A full slice expression: the receipt must not land in a
+		// shared backing array of the caller's options.
+		opts := out[last].opts
+		done <- c.Send(dest, "application/octet-stream", out[last].body, append(opts[:len(opts):len(opts)], stomp.SendOpt.Receipt)...)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return codedError(codeBroker, "", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -442,8 +542,8 @@ func (p *Provider) Close(ctx context.Context) error {
 	for s := range p.subs {
 		subs = append(subs, s)
 	}
-	pub := p.pub
-	p.pub = nil
+	pubs := p.pubs
+	p.pubs = make([]*stomp.Conn, len(pubs))
 	p.mu.Unlock()
 	// Subscriptions close hard; a handler that ignores its cancelled
 	// context keeps its subscription's Close waiting, but not this one
@@ -464,14 +564,21 @@ func (p *Provider) Close(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	p.topics.close(ctx)
-	if pub != nil {
-		done := make(chan struct{})
-		go func() { _ = pub.Disconnect(); close(done) }()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			_ = pub.MustDisconnect()
+	var wg sync.WaitGroup
+	for _, pub := range pubs {
+		if pub == nil {
+			continue
 		}
+		wg.Go(func() {
+			done := make(chan struct{})
+			go func() { _ = pub.Disconnect(); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				_ = pub.MustDisconnect()
+			}
+		})
 	}
+	wg.Wait()
 	return nil
 }

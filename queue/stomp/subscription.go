@@ -48,13 +48,65 @@ type delivery struct {
 	msg  *stomp.Message
 }
 
-// Subscribe starts consuming dst.
+// Subscribe starts consuming dst. Its handlers and prefetch are spread
+// over up to Config.SubscribeConnections connections, each a subscription
+// of its own: a broker handles the frames of one connection one after
+// another, so one connection settles one durable message at a time.
 func (p *Provider) Subscribe(ctx context.Context, dst queue.Destination, opts queue.SubscribeOptions, h queue.Handler) (queue.Subscription, error) {
 	name, err := queueName(dst)
 	if err != nil {
 		return nil, err
 	}
-	opts = opts.Normalized()
+	parts := spread(opts.Normalized(), p.cfg.SubscribeConnections)
+	subs := make(spreadSubscription, 0, len(parts))
+	for _, o := range parts {
+		s, err := p.subscribeOne(ctx, dst, name, o, h)
+		if err != nil {
+			hard, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = subs.Close(hard)
+			return nil, err
+		}
+		subs = append(subs, s)
+	}
+	return subs, nil
+}
+
+// spread splits o's handlers and prefetch over at most conns parts, each
+// with at least one handler and no less prefetch than handlers; the parts
+// add up to o. One handler stays one part, which keeps publish order.
+func spread(o queue.SubscribeOptions, conns int) []queue.SubscribeOptions {
+	k := max(1, min(o.Concurrency, conns))
+	parts := make([]queue.SubscribeOptions, k)
+	for i := range parts {
+		c, pf := o.Concurrency/k, o.Prefetch/k
+		if i < o.Concurrency%k {
+			c++
+		}
+		if i < o.Prefetch%k {
+			pf++
+		}
+		parts[i] = queue.SubscribeOptions{Concurrency: c, Prefetch: pf, Group: o.Group}
+	}
+	return parts
+}
+
+// spreadSubscription is a subscription spread over several connections.
+type spreadSubscription []*subscription
+
+// Close closes every part at once (see subscription.Close).
+func (ss spreadSubscription) Close(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, s := range ss {
+		wg.Go(func() { _ = s.Close(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// subscribeOne starts one part of a subscription on a connection of its
+// own.
+func (p *Provider) subscribeOne(ctx context.Context, dst queue.Destination, name string, opts queue.SubscribeOptions, h queue.Handler) (*subscription, error) {
 	s := &subscription{p: p, dst: dst, name: name, opts: opts, h: h, work: make(chan delivery), closed: make(chan struct{})}
 	s.intakeCtx, s.stopIntake = context.WithCancel(context.Background())
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
