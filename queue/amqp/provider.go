@@ -105,7 +105,7 @@ type Provider struct {
 	cur       *session   // nil while reconnecting
 	connected chan struct{}
 	subs      map[*subscription]struct{}
-	topics    topicSubs
+	topics    queue.Feeds[*topicSub]
 	closed    atomic.Bool
 	closing   chan struct{}
 	superDone chan struct{}
@@ -764,7 +764,7 @@ func (p *Provider) Close(ctx context.Context) error {
 	if cerr := queue.CloseAll(ctx, subs); cerr != nil {
 		err = fmt.Errorf("closing AMQP provider: %w", cerr)
 	}
-	if terr := p.topics.close(ctx); terr != nil && err == nil {
+	if terr := p.topics.Close(ctx); terr != nil && err == nil {
 		err = fmt.Errorf("closing AMQP provider: %w", terr)
 	}
 	// A reconnect in progress gives up by itself once it sees closing.

@@ -3,15 +3,12 @@ package amqp
 import (
 	"context"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/factflow/factflow/queue"
-	"github.com/factflow/factflow/queue/brokerlock"
 	"github.com/factflow/factflow/queue/queuetest"
 )
 
@@ -53,29 +50,18 @@ func factory(u string) func(t testing.TB) queue.Provider {
 	}
 }
 
-// managedBroker reports whether u is the node scripts/services.sh runs,
-// which a test may stop and start.
-func managedBroker(t testing.TB, u string) bool {
-	out, err := exec.Command(servicesScript, "env").Output()
-	if err != nil {
-		t.Logf("%s env: %v", servicesScript, err)
-		return false
-	}
-	return strings.Contains(string(out), "FACTFLOW_TEST_AMQP_URL='"+u+"'")
-}
+// rabbitmqService is the broker the restart tests stop and start.
+var rabbitmqService = queuetest.Service{Script: servicesScript, Name: "rabbitmq", EnvVar: "FACTFLOW_TEST_AMQP_URL"}
+
+// managedBroker reports whether u is the broker scripts/services.sh runs.
+func managedBroker(t testing.TB, u string) bool { return rabbitmqService.Manages(t, u) }
 
 // restartBroker stops the RabbitMQ node (a clean shutdown of the whole
 // Erlang VM) and starts it again on the same data; the provider
 // reconnects by itself.
 func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 	t.Helper()
-	// Other packages' tests may be using the node right now.
-	brokerlock.Hold(t, "rabbitmq", true)
-	for _, cmd := range []string{"down", "up"} {
-		c := exec.Command(servicesScript, cmd, "rabbitmq")
-		out, err := c.CombinedOutput()
-		require.NoError(t, err, "%s %s rabbitmq: %s", servicesScript, cmd, out)
-	}
+	rabbitmqService.Restart(t)
 	return p
 }
 

@@ -163,7 +163,7 @@ func (p *Provider) SubscribeTopic(ctx context.Context, topic string, h func(queu
 		t.cancel()
 		return nil, fmt.Errorf("subscribing to topic %s: %w", topic, err)
 	}
-	if !p.topics.add(t) {
+	if !p.topics.Add(t) {
 		t.cancel()
 		t.closeChannel()
 		return nil, ErrClosed
@@ -315,7 +315,7 @@ func (t *topicSub) closeChannel() {
 // channel is a broker round trip, which run makes on its way out.
 func (t *topicSub) unsubscribe() error {
 	t.cancel()
-	t.p.topics.remove(t)
+	t.p.topics.Remove(t)
 	return nil
 }
 
@@ -340,53 +340,8 @@ func topicMessage(d rmq.Delivery) queue.Message {
 	return queue.Message{ID: id, Headers: hdr, Body: d.Body}
 }
 
-// topicSubs are a provider's topic subscriptions, which Close ends.
-type topicSubs struct {
-	mu     sync.Mutex
-	closed bool
-	m      map[*topicSub]struct{}
-}
+// Stop asks the subscription to end (queue.Feed).
+func (t *topicSub) Stop() { t.cancel() }
 
-// add registers t unless the provider closed.
-func (ts *topicSubs) add(t *topicSub) bool {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if ts.closed {
-		return false
-	}
-	if ts.m == nil {
-		ts.m = map[*topicSub]struct{}{}
-	}
-	ts.m[t] = struct{}{}
-	return true
-}
-
-func (ts *topicSubs) remove(t *topicSub) {
-	ts.mu.Lock()
-	delete(ts.m, t)
-	ts.mu.Unlock()
-}
-
-// close stops every subscription and waits, until ctx is done, for the
-// calls of their handlers to return.
-func (ts *topicSubs) close(ctx context.Context) error {
-	ts.mu.Lock()
-	ts.closed = true
-	subs := make([]*topicSub, 0, len(ts.m))
-	for t := range ts.m {
-		subs = append(subs, t)
-	}
-	ts.m = nil
-	ts.mu.Unlock()
-	for _, t := range subs {
-		t.cancel()
-	}
-	for _, t := range subs {
-		select {
-		case <-t.done:
-		case <-ctx.Done():
-			return fmt.Errorf("topic handlers still running: %w", ctx.Err())
-		}
-	}
-	return nil
-}
+// Done is closed once the subscription ended (queue.Feed).
+func (t *topicSub) Done() <-chan struct{} { return t.done }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/factflow/factflow/queue"
-	"github.com/factflow/factflow/queue/brokerlock"
 	"github.com/factflow/factflow/queue/queuetest"
 )
 
@@ -92,26 +89,17 @@ func factory(u, a string) func(t testing.TB) queue.Provider {
 	}
 }
 
-// managedBroker reports whether u is the broker scripts/services.sh runs,
-// which a test may stop and start.
-func managedBroker(t testing.TB, u string) bool {
-	out, err := exec.Command(servicesScript, "env").Output()
-	if err != nil {
-		t.Logf("%s env: %v", servicesScript, err)
-		return false
-	}
-	return strings.Contains(string(out), "FACTFLOW_TEST_PULSAR_URL='"+u+"'")
-}
+// pulsarService is the broker the restart tests stop and start.
+var pulsarService = queuetest.Service{Script: servicesScript, Name: "pulsar", EnvVar: "FACTFLOW_TEST_PULSAR_URL"}
+
+// managedBroker reports whether u is the broker scripts/services.sh runs.
+func managedBroker(t testing.TB, u string) bool { return pulsarService.Manages(t, u) }
 
 // restartBroker stops the standalone broker (SIGTERM, a clean shutdown)
 // and starts it again on the same data; the provider reconnects by itself.
 func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 	t.Helper()
-	brokerlock.Hold(t, "pulsar", true)
-	for _, cmd := range []string{"down", "up"} {
-		out, err := exec.Command(servicesScript, cmd, "pulsar").CombinedOutput()
-		require.NoError(t, err, "%s %s pulsar: %s", servicesScript, cmd, out)
-	}
+	pulsarService.Restart(t)
 	return p
 }
 

@@ -3,7 +3,6 @@ package stomp
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -40,27 +39,18 @@ func classicFactory(u, m string) func(t testing.TB) queue.Provider {
 	}
 }
 
-// managedClassic reports whether u is the Classic broker scripts/services.sh
-// runs, which a test may stop and start.
-func managedClassic(t testing.TB, u string) bool {
-	out, err := exec.Command(servicesScript, "env").Output()
-	if err != nil {
-		t.Logf("%s env: %v", servicesScript, err)
-		return false
-	}
-	return strings.Contains(string(out), "FACTFLOW_TEST_ACTIVEMQ_STOMP_URL='"+u+"'")
-}
+// classicService is the broker the restart tests stop and start.
+var classicService = queuetest.Service{Script: servicesScript, Name: "activemq", EnvVar: "FACTFLOW_TEST_ACTIVEMQ_STOMP_URL"}
+
+// managedClassic reports whether u is the broker scripts/services.sh runs.
+func managedClassic(t testing.TB, u string) bool { return classicService.Manages(t, u) }
 
 // restartClassic stops the broker's JVM (SIGTERM, a clean shutdown) and
 // starts it again on the same KahaDB and scheduler stores; the provider
 // reconnects by itself.
 func restartClassic(t testing.TB, p queue.Provider) queue.Provider {
 	t.Helper()
-	brokerlock.Hold(t, "activemq", true)
-	for _, cmd := range []string{"down", "up"} {
-		out, err := exec.Command(servicesScript, cmd, "activemq").CombinedOutput()
-		require.NoError(t, err, "%s %s activemq: %s", servicesScript, cmd, out)
-	}
+	classicService.Restart(t)
 	return p
 }
 

@@ -30,10 +30,17 @@
 //
 // # Delivery
 //
-// Publish sends each message with a receipt and returns once the broker
-// acknowledged every one (persistent messages, publish order kept). User
-// headers travel with the prefix "ff-" so they never collide with STOMP's
-// own headers. A subscription owns its connection and subscribes in
+// Publish sends a call's messages in order on one connection, the last
+// with a receipt, and returns once the broker acknowledged it (persistent
+// messages, publish order kept): the broker handles a connection's frames
+// in order, so the receipt covers the frames before it. A broker also
+// answers a durable send only after its journal write and handles the next
+// frame of that connection after it, so Publish spreads its calls over
+// Config.PublishConnections connections. User headers travel with the
+// prefix "ff-" so they never collide with STOMP's own headers. A
+// subscription spreads its handlers and prefetch over up to
+// Config.SubscribeConnections parts (one handler stays one part, which
+// keeps publish order); each part owns a connection and subscribes in
 // client-individual ack mode. On Artemis it opens Prefetch STOMP
 // subscriptions on the queue, each with a consumer-window-size of one
 // byte: Artemis counts that window in bytes and delivers one message while

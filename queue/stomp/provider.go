@@ -128,7 +128,7 @@ type Provider struct {
 	nextPub atomic.Uint32 // round robin over pubs
 	closed  bool
 	subs    map[*subscription]struct{}
-	topics  topicSubs
+	topics  queue.Feeds[*topicSub]
 
 	reconnecting atomic.Int32 // subscriptions currently re-establishing their connection
 	attempts     atomic.Int64
@@ -563,7 +563,7 @@ func (p *Provider) Close(ctx context.Context) error {
 	case <-subsDone:
 	case <-ctx.Done():
 	}
-	p.topics.close(ctx)
+	_ = p.topics.Close(ctx) // handlers still running after ctx finish on their own
 	var wg sync.WaitGroup
 	for _, pub := range pubs {
 		if pub == nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/factflow/factflow/queue"
-	"github.com/factflow/factflow/queue/brokerlock"
 	"github.com/factflow/factflow/queue/queuetest"
 )
 
@@ -75,26 +73,17 @@ func factory(u, m string) func(t testing.TB) queue.Provider {
 	}
 }
 
-// managedBroker reports whether u is the broker scripts/services.sh runs,
-// which a test may stop and start.
-func managedBroker(t testing.TB, u string) bool {
-	out, err := exec.Command(servicesScript, "env").Output()
-	if err != nil {
-		t.Logf("%s env: %v", servicesScript, err)
-		return false
-	}
-	return strings.Contains(string(out), "FACTFLOW_TEST_STOMP_URL='"+u+"'")
-}
+// artemisService is the broker the restart tests stop and start.
+var artemisService = queuetest.Service{Script: servicesScript, Name: "artemis", EnvVar: "FACTFLOW_TEST_STOMP_URL"}
+
+// managedBroker reports whether u is the broker scripts/services.sh runs.
+func managedBroker(t testing.TB, u string) bool { return artemisService.Manages(t, u) }
 
 // restartBroker stops the Artemis JVM (SIGTERM, a clean shutdown) and
 // starts it again on the same journal; the provider reconnects by itself.
 func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 	t.Helper()
-	brokerlock.Hold(t, "artemis", true)
-	for _, cmd := range []string{"down", "up"} {
-		out, err := exec.Command(servicesScript, cmd, "artemis").CombinedOutput()
-		require.NoError(t, err, "%s %s artemis: %s", servicesScript, cmd, out)
-	}
+	artemisService.Restart(t)
 	return p
 }
 
