@@ -13,7 +13,9 @@ type fakeFeed struct {
 	done    chan struct{}
 }
 
-func newFakeFeed() *fakeFeed { return &fakeFeed{stopped: make(chan struct{}), done: make(chan struct{})} }
+func newFakeFeed() *fakeFeed {
+	return &fakeFeed{stopped: make(chan struct{}), done: make(chan struct{})}
+}
 
 func (f *fakeFeed) Stop()                 { close(f.stopped) }
 func (f *fakeFeed) Done() <-chan struct{} { return f.done }
