@@ -55,6 +55,18 @@
 // broker's redelivery count above zero or the provider's mark on a
 // deferred copy.
 //
+// # Topics
+//
+// A topic feed t is the non-persistent topic
+// non-persistent://<tenant>/<namespace>/factflow-topic.t; every subscriber
+// has an exclusive subscription of its own, so each gets every message
+// published while it is subscribed, and nothing is stored for anyone.
+// Feed messages are not acknowledged: there is nothing to settle, and
+// pulsar-client-go drops every later message of a consumer that acked one
+// on a non-persistent topic (all their ids are (0,0)). After the broker
+// was unreachable a feed's consumer is replaced, since the client may have
+// given up on it and such a consumer cannot be probed.
+//
 // # Management
 //
 // Depth and DeleteScope use the admin REST API (Config.AdminURL): Depth

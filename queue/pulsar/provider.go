@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,6 +192,7 @@ type Provider struct {
 	producers map[string]*producerSlot
 	ensured   map[string]bool // topics known to have a subscription
 	subs      map[*subscription]struct{}
+	feeds     queue.Feeds[*feed]
 
 	closing       chan struct{}
 	closingCtx    context.Context // cancelled when closing closes
@@ -423,6 +425,9 @@ func (p *Provider) producer(ctx context.Context, topic string) (pulsar.Producer,
 // group's: Pulsar keeps messages only for existing subscriptions, and a
 // message published before anyone subscribed must not be lost.
 func (p *Provider) ensureSubscription(topic string) error {
+	if strings.HasPrefix(topic, "non-persistent://") {
+		return nil // a topic feed keeps nothing for anyone
+	}
 	p.mu.Lock()
 	done := p.ensured[topic]
 	p.mu.Unlock()
@@ -752,6 +757,7 @@ func (p *Provider) Close(ctx context.Context) error {
 			wg.Go(func() { _ = s.Close(hard) })
 		}
 		wg.Wait()
+		_ = p.feeds.Close(ctx) // a handler still running past ctx finishes on its own
 		<-p.superDone
 		p.mu.Lock()
 		slots := p.producers
