@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"net/url"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/factflow/factflow/queue/brokerlock"
+	"github.com/factflow/factflow/queue/queuetest"
 	"github.com/factflow/factflow/store/storetest"
 )
 
@@ -17,32 +15,10 @@ import (
 // same YAML gives the same counts per route and the same dead letters.
 func TestRunDocsIngestOnBrokers(t *testing.T) {
 	t.Parallel()
-	for _, b := range []struct {
-		name, env string
-		// query names the broker's management endpoint where the
-		// provider needs one beside the broker URL.
-		query map[string]string
-	}{
-		{name: "nats", env: "FACTFLOW_TEST_NATS_URL"}, // an external server, not the in-process one
-		{name: "rabbitmq", env: "FACTFLOW_TEST_AMQP_URL"},
-		{name: "artemis", env: "FACTFLOW_TEST_STOMP_URL"},
-		{name: "activemq", env: "FACTFLOW_TEST_ACTIVEMQ_STOMP_URL", query: map[string]string{"management": "FACTFLOW_TEST_ACTIVEMQ_MANAGEMENT_URL"}},
-		{name: "pulsar", env: "FACTFLOW_TEST_PULSAR_URL", query: map[string]string{"admin": "FACTFLOW_TEST_PULSAR_ADMIN_URL"}},
-	} {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range queuetest.Brokers {
+		t.Run(b.Service, func(t *testing.T) {
 			t.Parallel()
-			raw := os.Getenv(b.env)
-			require.NotEmpty(t, raw, "%s is not set: run `scripts/services.sh up %s` and eval its env", b.env, b.name)
-			brokerURL, err := url.Parse(raw)
-			require.NoError(t, err)
-			q := brokerURL.Query()
-			for k, env := range b.query {
-				require.NotEmpty(t, os.Getenv(env), "%s is not set: run `scripts/services.sh up %s` and eval its env", env, b.name)
-				q.Set(k, os.Getenv(env))
-			}
-			brokerURL.RawQuery = q.Encode()
-			brokerlock.Hold(t, b.name, false) // no broker restart meanwhile
-			runDocsIngestOn(t, brokerURL.String())
+			runDocsIngestOn(t, b.URL(t, false).String())
 		})
 	}
 }

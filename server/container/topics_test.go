@@ -14,7 +14,7 @@ import (
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/pipeline"
 	"github.com/factflow/factflow/queue"
-	natsq "github.com/factflow/factflow/queue/nats"
+	"github.com/factflow/factflow/queue/queuetest"
 	"github.com/factflow/factflow/server/container"
 	"github.com/factflow/factflow/storage"
 	"github.com/factflow/factflow/store"
@@ -23,11 +23,26 @@ import (
 
 // Execution and storage events reach the system topics of the broker,
 // where a consumer outside the process can follow every execution.
+// Every broker carries them: the in-process NATS and each external one.
 func TestSystemTopics(t *testing.T) {
 	t.Parallel()
-	c := start(t, container.Config{DataDir: t.TempDir(), DatabaseURL: storetest.URL(t)})
-	require.NotNil(t, c.Topics, "NATS has topics")
-	prov := c.Queue.(*natsq.Provider)
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		testSystemTopics(t, "")
+	})
+	for _, b := range queuetest.Brokers {
+		t.Run(b.Service, func(t *testing.T) {
+			t.Parallel()
+			testSystemTopics(t, b.URL(t, false).String())
+		})
+	}
+}
+
+func testSystemTopics(t *testing.T, queueURL string) {
+	c := start(t, container.Config{DataDir: t.TempDir(), DatabaseURL: storetest.URL(t), QueueURL: queueURL})
+	require.NotNil(t, c.Topics, "the broker has topics")
+	prov, ok := c.Queue.(queuetest.TopicProvider)
+	require.True(t, ok, "%T has no topics", c.Queue)
 
 	var mu sync.Mutex
 	got := map[string][]store.ExecutionEvent{}
