@@ -19,6 +19,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// CodeInvalidName: a queue, topic or execution name that some broker
+// could not carry.
+const CodeInvalidName = "QUEUE_INVALID_NAME"
+
 // Coded wraps err with a code and a hint.
 func Coded(code, hint string, err error) error {
 	return &Error{Code: code, Hint: hint, Err: err}

@@ -38,3 +38,28 @@ func ValidateName(name string) error {
 	}
 	return nil
 }
+
+// GlobalScope names the scope of queues outside any execution in native
+// names; execution ids never take this value.
+const GlobalScope = "_"
+
+// Scope is the part of native names that stands for execution: GlobalScope
+// for none, else the id itself once it is known to fit every broker's
+// naming (letters, digits, _ and -, at most maxLen characters).
+func Scope(execution string, maxLen int) (string, error) {
+	const hint = "execution ids are UUIDs"
+	if execution == "" {
+		return GlobalScope, nil
+	}
+	if execution == GlobalScope || len(execution) > maxLen {
+		return "", Coded(CodeInvalidName, hint,
+			fmt.Errorf("execution id %q is reserved or longer than %d characters", execution, maxLen))
+	}
+	for i, r := range execution {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return "", Coded(CodeInvalidName, hint,
+				fmt.Errorf("execution id %q has %q at position %d; allowed are letters, digits, _ and -", execution, r, i))
+		}
+	}
+	return execution, nil
+}

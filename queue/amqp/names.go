@@ -1,7 +1,6 @@
 package amqp
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
@@ -17,7 +16,7 @@ const (
 	delayPrefix    = "factflow-delay."
 	// globalScope stands in for the empty execution (queues shared by all
 	// executions); execution ids never take this value.
-	globalScope = "_"
+	globalScope = queue.GlobalScope
 	// maxExecutionLength keeps factflow.<execution>.<queue> within AMQP's
 	// 255-byte queue names for the longest logical queue name.
 	maxExecutionLength = 255 - len(queuePrefix) - 1 - queue.MaxNameLength
@@ -41,22 +40,7 @@ func namesFor(dst queue.Destination) (names, error) {
 	return names{scope: scope, queue: queuePrefix + scope + "." + dst.Queue, manifest: manifestPrefix + scope}, nil
 }
 
-func scopeOf(execution string) (string, error) {
-	if execution == "" {
-		return globalScope, nil
-	}
-	if execution == globalScope || len(execution) > maxExecutionLength {
-		return "", codedError(codeInvalidName, "execution ids are UUIDs",
-			fmt.Errorf("execution id %q is reserved or longer than %d characters", execution, maxExecutionLength))
-	}
-	for i, r := range execution {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return "", codedError(codeInvalidName, "execution ids are UUIDs",
-				fmt.Errorf("execution id %q has %q at position %d; allowed are letters, digits, _ and -", execution, r, i))
-		}
-	}
-	return execution, nil
-}
+func scopeOf(execution string) (string, error) { return queue.Scope(execution, maxExecutionLength) }
 
 // delayBuckets are the waits the broker can hold a message for: one
 // durable queue per bucket whose message TTL dead-letters expired messages

@@ -13,7 +13,7 @@ const (
 	streamPrefix  = "FACTFLOW_"
 	// globalScope stands in for the empty execution (queues shared by all
 	// executions); execution ids never take this value.
-	globalScope = "_"
+	globalScope = queue.GlobalScope
 	// maxExecutionLength keeps stream names well inside the server's limits
 	// (they become directory names in the file store).
 	maxExecutionLength = 128
@@ -43,22 +43,7 @@ func namesFor(dst queue.Destination) (names, error) {
 
 // scopeOf maps an execution id onto one subject token (and stream name
 // suffix): it must not contain dots, wildcards or whitespace.
-func scopeOf(execution string) (string, error) {
-	if execution == "" {
-		return globalScope, nil
-	}
-	if execution == globalScope || len(execution) > maxExecutionLength {
-		return "", codedError(codeInvalidName, "execution ids are UUIDs",
-			fmt.Errorf("execution id %q is reserved or longer than %d characters", execution, maxExecutionLength))
-	}
-	for i, r := range execution {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return "", codedError(codeInvalidName, "execution ids are UUIDs",
-				fmt.Errorf("execution id %q has %q at position %d; allowed are letters, digits, _ and -", execution, r, i))
-		}
-	}
-	return execution, nil
-}
+func scopeOf(execution string) (string, error) { return queue.Scope(execution, maxExecutionLength) }
 
 // consumerName is the durable name shared by every subscriber of one
 // (queue, group). Durable names cannot hold dots, so the readable part is

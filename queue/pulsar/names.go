@@ -10,7 +10,7 @@ const (
 	topicPrefix = "factflow."
 	// globalScope stands in for the empty execution; execution ids never
 	// take this value.
-	globalScope        = "_"
+	globalScope        = queue.GlobalScope
 	maxExecutionLength = 200
 )
 
@@ -47,22 +47,7 @@ func (n naming) scopePrefix(execution string) (string, error) {
 	return n.base() + topicPrefix + scope + ".", nil
 }
 
-func scopeOf(execution string) (string, error) {
-	if execution == "" {
-		return globalScope, nil
-	}
-	if execution == globalScope || len(execution) > maxExecutionLength {
-		return "", codedError(codeInvalidName, "execution ids are UUIDs",
-			fmt.Errorf("execution id %q is reserved or longer than %d characters", execution, maxExecutionLength))
-	}
-	for i, r := range execution {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return "", codedError(codeInvalidName, "execution ids are UUIDs",
-				fmt.Errorf("execution id %q has %q at position %d; allowed are letters, digits, _ and -", execution, r, i))
-		}
-	}
-	return execution, nil
-}
+func scopeOf(execution string) (string, error) { return queue.Scope(execution, maxExecutionLength) }
 
 // validSegment checks a tenant or namespace name (Pulsar allows
 // letters, digits and - _ = : . in them).

@@ -1,8 +1,6 @@
 package stomp
 
 import (
-	"fmt"
-
 	"github.com/factflow/factflow/queue"
 )
 
@@ -10,7 +8,7 @@ const (
 	queuePrefix = "factflow."
 	// globalScope stands in for the empty execution; execution ids never
 	// take this value.
-	globalScope = "_"
+	globalScope = queue.GlobalScope
 	// anycastPrefix is the acceptor's anycastPrefix: /queue/x is the
 	// anycast queue x.
 	anycastPrefix      = "/queue/"
@@ -29,19 +27,4 @@ func queueName(dst queue.Destination) (string, error) {
 	return queuePrefix + scope + "." + dst.Queue, nil
 }
 
-func scopeOf(execution string) (string, error) {
-	if execution == "" {
-		return globalScope, nil
-	}
-	if execution == globalScope || len(execution) > maxExecutionLength {
-		return "", codedError(codeInvalidName, "execution ids are UUIDs",
-			fmt.Errorf("execution id %q is reserved or longer than %d characters", execution, maxExecutionLength))
-	}
-	for i, r := range execution {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return "", codedError(codeInvalidName, "execution ids are UUIDs",
-				fmt.Errorf("execution id %q has %q at position %d; allowed are letters, digits, _ and -", execution, r, i))
-		}
-	}
-	return execution, nil
-}
+func scopeOf(execution string) (string, error) { return queue.Scope(execution, maxExecutionLength) }
