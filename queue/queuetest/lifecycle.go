@@ -17,14 +17,20 @@ func testCloseWhileBusy(t *testing.T, s *suite) {
 	dst := newDestination(t, "busy")
 
 	var starts atomic.Int32
-	started := make(chan string, 8)
+	// Each start reports its turn with its message: two handlers starting
+	// at once may report in either order.
+	type start struct {
+		n  int32
+		id string
+	}
+	started := make(chan start, 8)
 	finishQuick := make(chan struct{})
 	quickReturned := make(chan struct{})
 	slowCancelled := make(chan struct{})
 	sub, err := p.Subscribe(context.Background(), dst, queue.SubscribeOptions{Concurrency: 2, Prefetch: 2},
 		func(ctx context.Context, d queue.Delivery) queue.Outcome {
 			n := starts.Add(1)
-			started <- d.ID
+			started <- start{n, d.ID}
 			switch n {
 			case 1: // finishes while Close waits
 				defer close(quickReturned)
@@ -47,8 +53,12 @@ func testCloseWhileBusy(t *testing.T, s *suite) {
 	t.Cleanup(func() { closeSubscription(t, sub) })
 
 	publish(t, p, dst, newMessages(t, 2, "busy")...)
-	quickID := recv(t, started, "the first handler to start")
-	slowID := recv(t, started, "the second handler to start")
+	first := recv(t, started, "the first handler to start")
+	second := recv(t, started, "the second handler to start")
+	quickID, slowID := first.id, second.id
+	if first.n == 2 {
+		quickID, slowID = second.id, first.id
+	}
 
 	closeCtx, cancelClose := context.WithCancel(context.Background())
 	defer cancelClose()
