@@ -53,9 +53,6 @@ func factory(u string) func(t testing.TB) queue.Provider {
 // rabbitmqService is the broker the restart tests stop and start.
 var rabbitmqService = queuetest.Service{Script: servicesScript, Name: "rabbitmq", EnvVar: "FACTFLOW_TEST_AMQP_URL"}
 
-// managedBroker reports whether u is the broker scripts/services.sh runs.
-func managedBroker(t testing.TB, u string) bool { return rabbitmqService.Manages(t, u) }
-
 // restartBroker stops the RabbitMQ node (a clean shutdown of the whole
 // Erlang VM) and starts it again on the same data; the provider
 // reconnects by itself.
@@ -68,10 +65,7 @@ func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 func TestContract(t *testing.T) {
 	u := brokerURL(t)
 	f := queuetest.Factory{New: factory(u)}
-	if managedBroker(t, u) {
-		f.Restart = restartBroker
-	} else {
-		t.Logf("%s is not the node %s manages; the restart tests need a broker the test can stop and are skipped", redact(u), servicesScript)
-	}
+	rabbitmqService.RequireManaged(t, u) // the restart tests stop and start it
+	f.Restart = restartBroker
 	queuetest.Run(t, Capabilities, f)
 }

@@ -89,6 +89,35 @@ func (s *subscription) open(ctx context.Context, sess *session, declare bool) (<
 			return nil, err
 		}
 	}
+	ch, d, err := consumeOn(ctx, sess, func(ch *rmq.Channel) (<-chan rmq.Delivery, error) {
+		if !declare {
+			if _, err := ch.QueueDeclarePassive(s.n.queue, true, false, false, false, nil); err != nil {
+				return nil, err
+			}
+		}
+		if err := ch.Qos(s.opts.Prefetch, 0, false); err != nil {
+			return nil, fmt.Errorf("setting prefetch %d: %w", s.opts.Prefetch, err)
+		}
+		d, err := ch.Consume(s.n.queue, s.tag, false, false, false, false, nil)
+		if err != nil {
+			return nil, fmt.Errorf("consuming %s: %w", s.n.queue, err)
+		}
+		return d, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.chMu.Lock()
+	s.ch = ch
+	s.chMu.Unlock()
+	return d, nil
+}
+
+// consumeOn opens a channel on sess and starts a consumer on it with
+// setup. amqp091 calls take no context, so they run apart from the caller
+// and ctx bounds the wait; a channel that comes too late, or whose setup
+// failed, is closed.
+func consumeOn(ctx context.Context, sess *session, setup func(*rmq.Channel) (<-chan rmq.Delivery, error)) (*rmq.Channel, <-chan rmq.Delivery, error) {
 	type result struct {
 		ch  *rmq.Channel
 		d   <-chan rmq.Delivery
@@ -101,40 +130,24 @@ func (s *subscription) open(ctx context.Context, sess *session, declare bool) (<
 			done <- result{err: err}
 			return
 		}
-		fail := func(err error) { _ = ch.Close(); done <- result{err: err} }
-		if !declare {
-			if _, err := ch.QueueDeclarePassive(s.n.queue, true, false, false, false, nil); err != nil {
-				fail(err)
-				return
-			}
-		}
-		if err := ch.Qos(s.opts.Prefetch, 0, false); err != nil {
-			fail(fmt.Errorf("setting prefetch %d: %w", s.opts.Prefetch, err))
-			return
-		}
-		d, err := ch.Consume(s.n.queue, s.tag, false, false, false, false, nil)
+		d, err := setup(ch)
 		if err != nil {
-			fail(fmt.Errorf("consuming %s: %w", s.n.queue, err))
+			_ = ch.Close()
+			done <- result{err: err}
 			return
 		}
 		done <- result{ch: ch, d: d}
 	}()
 	select {
 	case r := <-done:
-		if r.err != nil {
-			return nil, r.err
-		}
-		s.chMu.Lock()
-		s.ch = r.ch
-		s.chMu.Unlock()
-		return r.d, nil
+		return r.ch, r.d, r.err
 	case <-ctx.Done():
 		go func() {
 			if r := <-done; r.ch != nil {
 				_ = r.ch.Close()
 			}
 		}()
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 }
 

@@ -189,60 +189,33 @@ type topicSub struct {
 
 // open binds a new queue to the exchange and consumes it on a new channel.
 func (t *topicSub) open(ctx context.Context, s *session) (<-chan rmq.Delivery, error) {
-	type result struct {
-		ch  *rmq.Channel
-		d   <-chan rmq.Delivery
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ch, err := s.conn.Channel()
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		fail := func(err error) { _ = ch.Close(); done <- result{err: err} }
+	ch, d, err := consumeOn(ctx, s, func(ch *rmq.Channel) (<-chan rmq.Delivery, error) {
 		if err := declareTopic(ch, t.exchange); err != nil {
-			fail(err)
-			return
+			return nil, err
 		}
 		q, err := ch.QueueDeclare("", false, true, true, false, nil)
 		if err != nil {
-			fail(fmt.Errorf("declaring a queue for topic %s: %w", t.topic, err))
-			return
+			return nil, fmt.Errorf("declaring a queue for topic %s: %w", t.topic, err)
 		}
 		if err := ch.QueueBind(q.Name, "", t.exchange, false, nil); err != nil {
-			fail(fmt.Errorf("binding %s to %s: %w", q.Name, t.exchange, err))
-			return
+			return nil, fmt.Errorf("binding %s to %s: %w", q.Name, t.exchange, err)
 		}
 		if err := ch.Qos(topicPrefetch, 0, false); err != nil {
-			fail(fmt.Errorf("setting prefetch %d: %w", topicPrefetch, err))
-			return
+			return nil, fmt.Errorf("setting prefetch %d: %w", topicPrefetch, err)
 		}
 		d, err := ch.Consume(q.Name, "", false, true, false, false, nil)
 		if err != nil {
-			fail(fmt.Errorf("consuming %s: %w", q.Name, err))
-			return
+			return nil, fmt.Errorf("consuming %s: %w", q.Name, err)
 		}
-		done <- result{ch: ch, d: d}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, r.err
-		}
-		t.chMu.Lock()
-		t.ch = r.ch
-		t.chMu.Unlock()
-		return r.d, nil
-	case <-ctx.Done():
-		go func() {
-			if r := <-done; r.ch != nil {
-				_ = r.ch.Close()
-			}
-		}()
-		return nil, ctx.Err()
+		return d, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	t.chMu.Lock()
+	t.ch = ch
+	t.chMu.Unlock()
+	return d, nil
 }
 
 // run hands deliveries to h and re-opens the subscription on the next

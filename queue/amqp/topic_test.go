@@ -16,9 +16,7 @@ func TestTopicContract(t *testing.T) {
 // A topic subscription binds a new queue after the broker restarted.
 func TestTopicSurvivesRestart(t *testing.T) {
 	u := brokerURL(t)
-	if !managedBroker(t, u) {
-		t.Skipf("%s is not the node %s manages; the test must stop and start the broker", redact(u), servicesScript)
-	}
+	rabbitmqService.RequireManaged(t, u)
 	p := factory(u)(t).(*Provider)
 	queuetest.TopicSurvivesRestart(t, p, func(t *testing.T) { restartBroker(t, p) })
 }

@@ -92,9 +92,6 @@ func factory(u, a string) func(t testing.TB) queue.Provider {
 // pulsarService is the broker the restart tests stop and start.
 var pulsarService = queuetest.Service{Script: servicesScript, Name: "pulsar", EnvVar: "FACTFLOW_TEST_PULSAR_URL"}
 
-// managedBroker reports whether u is the broker scripts/services.sh runs.
-func managedBroker(t testing.TB, u string) bool { return pulsarService.Manages(t, u) }
-
 // restartBroker stops the standalone broker (SIGTERM, a clean shutdown)
 // and starts it again on the same data; the provider reconnects by itself.
 func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
@@ -106,11 +103,8 @@ func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 func TestContract(t *testing.T) {
 	u, a := brokerURLs(t)
 	f := queuetest.Factory{New: factory(u, a)}
-	if managedBroker(t, u) {
-		f.Restart = restartBroker
-	} else {
-		t.Logf("%s is not the broker %s manages; the restart tests need a broker the test can stop and are skipped", redact(u), servicesScript)
-	}
+	pulsarService.RequireManaged(t, u) // the restart tests stop and start it
+	f.Restart = restartBroker
 	queuetest.Run(t, Capabilities, f)
 }
 
@@ -119,9 +113,7 @@ func TestContract(t *testing.T) {
 // after a broker restart.
 func TestConsumerReplaced(t *testing.T) {
 	u, a := brokerURLs(t)
-	if !managedBroker(t, u) {
-		t.Skipf("%s is not the broker %s manages; the test must restart it", redact(u), servicesScript)
-	}
+	pulsarService.RequireManaged(t, u)
 	cfg := testConfig(u, a)
 	cfg.MaxReconnectToBroker = 1
 	p, err := New(testCtx(t), cfg)

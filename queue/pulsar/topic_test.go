@@ -18,9 +18,7 @@ func TestTopicContract(t *testing.T) {
 // A feed subscription comes back after the broker restarted.
 func TestTopicSurvivesRestart(t *testing.T) {
 	u, a := brokerURLs(t)
-	if !managedBroker(t, u) {
-		t.Skipf("%s is not the broker %s manages; the test must stop and start it", redact(u), servicesScript)
-	}
+	pulsarService.RequireManaged(t, u)
 	p := factory(u, a)(t).(*Provider)
 	queuetest.TopicSurvivesRestart(t, p, func(t *testing.T) { restartBroker(t, p) })
 }

@@ -45,3 +45,14 @@ func (s Service) Restart(t testing.TB) {
 		require.NoError(t, err, "%s %s %s: %s", s.Script, cmd, s.Name, out)
 	}
 }
+
+// RequireManaged fails the test unless u is the broker the script runs. A
+// test that stops and starts the broker must not stop one it does not own,
+// and must not pass without running either.
+func (s Service) RequireManaged(t testing.TB, u string) {
+	t.Helper()
+	if !s.Manages(t, u) {
+		t.Fatalf("%s is not the broker %s runs; this test stops and starts the broker: start it with `%s up %s` and use its environment",
+			s.EnvVar, s.Script, s.Script, s.Name)
+	}
+}

@@ -42,9 +42,6 @@ func classicFactory(u, m string) func(t testing.TB) queue.Provider {
 // classicService is the broker the restart tests stop and start.
 var classicService = queuetest.Service{Script: servicesScript, Name: "activemq", EnvVar: "FACTFLOW_TEST_ACTIVEMQ_STOMP_URL"}
 
-// managedClassic reports whether u is the broker scripts/services.sh runs.
-func managedClassic(t testing.TB, u string) bool { return classicService.Manages(t, u) }
-
 // restartClassic stops the broker's JVM (SIGTERM, a clean shutdown) and
 // starts it again on the same KahaDB and scheduler stores; the provider
 // reconnects by itself.
@@ -67,11 +64,8 @@ func TestClassicContract(t *testing.T) {
 		}
 		return newProvider(t)
 	}}
-	if managedClassic(t, u) {
-		f.Restart = restartClassic
-	} else {
-		t.Logf("%s is not the broker %s manages; the restart tests need a broker the test can stop and are skipped", redact(u), servicesScript)
-	}
+	classicService.RequireManaged(t, u) // the restart tests stop and start it
+	f.Restart = restartClassic
 	queuetest.Run(t, Capabilities, f)
 }
 
@@ -120,9 +114,7 @@ func TestClassicExplicitFlavor(t *testing.T) {
 // arrives no earlier than its time.
 func TestClassicRestartKeepsScheduled(t *testing.T) {
 	u, m := classicURLs(t)
-	if !managedClassic(t, u) {
-		t.Skipf("%s is not the broker %s manages; this test needs a broker it can stop", redact(u), servicesScript)
-	}
+	classicService.RequireManaged(t, u)
 	p, err := New(testCtx(t), testConfig(u, m))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, p.Close(context.Background())) }()

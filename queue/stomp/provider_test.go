@@ -76,9 +76,6 @@ func factory(u, m string) func(t testing.TB) queue.Provider {
 // artemisService is the broker the restart tests stop and start.
 var artemisService = queuetest.Service{Script: servicesScript, Name: "artemis", EnvVar: "FACTFLOW_TEST_STOMP_URL"}
 
-// managedBroker reports whether u is the broker scripts/services.sh runs.
-func managedBroker(t testing.TB, u string) bool { return artemisService.Manages(t, u) }
-
 // restartBroker stops the Artemis JVM (SIGTERM, a clean shutdown) and
 // starts it again on the same journal; the provider reconnects by itself.
 func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
@@ -90,11 +87,8 @@ func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 func TestContract(t *testing.T) {
 	u, m := brokerURLs(t)
 	f := queuetest.Factory{New: factory(u, m)}
-	if managedBroker(t, u) {
-		f.Restart = restartBroker
-	} else {
-		t.Logf("%s is not the broker %s manages; the restart tests need a broker the test can stop and are skipped", redact(u), servicesScript)
-	}
+	artemisService.RequireManaged(t, u) // the restart tests stop and start it
+	f.Restart = restartBroker
 	queuetest.Run(t, Capabilities, f)
 }
 

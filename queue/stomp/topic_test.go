@@ -35,17 +35,13 @@ func TestTopicNames(t *testing.T) {
 // hears, in order, what is published once it is back.
 func TestTopicSurvivesRestart(t *testing.T) {
 	u, m := brokerURLs(t)
-	if !managedBroker(t, u) {
-		t.Skipf("%s is not the broker %s manages; the test must stop and start the broker", redact(u), servicesScript)
-	}
+	artemisService.RequireManaged(t, u)
 	testTopicRestart(t, factory(u, m)(t).(*Provider), restartBroker)
 }
 
 func TestTopicSurvivesRestartClassic(t *testing.T) {
 	u, m := classicURLs(t)
-	if !managedClassic(t, u) {
-		t.Skipf("%s is not the broker %s manages; the test must stop and start the broker", redact(u), servicesScript)
-	}
+	classicService.RequireManaged(t, u)
 	testTopicRestart(t, classicFactory(u, m)(t).(*Provider), restartClassic)
 }
 
