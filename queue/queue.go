@@ -214,6 +214,14 @@ type Provider interface {
 	Close(ctx context.Context) error
 }
 
+// DelayedDepthReporter is implemented by providers that tell whether
+// Depth counts messages waiting for a delayed redelivery (a retry or a
+// deferral not yet due). The engine trusts a zero depth of a provider that
+// does not count them only after the longest retry delay has passed.
+type DelayedDepthReporter interface {
+	DepthCountsDelayed() bool
+}
+
 // ErrMessageTooLarge is returned (wrapped) by Publish when a message exceeds
 // what the broker accepts. Retrying cannot help: the engine dead-letters
 // the message that produced it.

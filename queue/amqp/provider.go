@@ -818,3 +818,7 @@ func redact(raw string) string {
 func retryPause(attempt int) time.Duration {
 	return queue.ExpBackoff(attempt, 50*time.Millisecond, 5*time.Second)
 }
+
+// DepthCountsDelayed is false: messages waiting in a delay bucket belong to
+// a queue shared by every execution.
+func (p *Provider) DepthCountsDelayed() bool { return false }

@@ -616,3 +616,7 @@ func redact(raw string) string {
 func retryPause(attempt int) time.Duration {
 	return queue.ExpBackoff(attempt, 50*time.Millisecond, 5*time.Second)
 }
+
+// DepthCountsDelayed is true: a retry copy waits in the stream and a
+// deferred message stays pending on its consumer.
+func (p *Provider) DepthCountsDelayed() bool { return true }

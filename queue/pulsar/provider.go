@@ -782,3 +782,7 @@ func (p *Provider) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// DepthCountsDelayed is true: a scheduled message is in the subscription's
+// backlog until it is acknowledged.
+func (p *Provider) DepthCountsDelayed() bool { return true }

@@ -582,3 +582,8 @@ func (p *Provider) Close(ctx context.Context) error {
 	wg.Wait()
 	return nil
 }
+
+// DepthCountsDelayed is true on Artemis, whose message count includes
+// scheduled messages, and false on ActiveMQ Classic, which keeps them in
+// its job scheduler outside the queue.
+func (p *Provider) DepthCountsDelayed() bool { return p.flavor != FlavorClassic }
