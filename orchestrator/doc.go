@@ -16,6 +16,13 @@
 // PostgreSQL before the message is settled. Work interrupted by cancel or
 // shutdown is deferred for redelivery, never dead-lettered.
 //
+// With a circuit_breaker, each adapter step of a route has a breaker per
+// execution (breaker.go). While it is open, a message reaching the step is
+// deferred, keeping its attempt, instead of calling the adapter. Calls cut
+// short by the execution's own end are not counted; a route timeout is.
+// A route's nack window (nackwindow.go) fails the execution when too many
+// of its last settled messages were dead-lettered.
+//
 // Completion uses exact outstanding-message accounting (Ledger): a message
 // counts from just before it is published until its delivery is settled.
 // When the execution is seeded and nothing is outstanding it is complete.
@@ -23,6 +30,10 @@
 // Concurrency layers: inbound.concurrency and prefetch per route (in the
 // provider), execution.max_handlers across an execution's routes, and
 // execution.max_fanout_pending bounding emitted messages in publication.
+// A route with backpressure.target_latency also has an AIMD limit
+// (backpressure.go) below inbound.concurrency, waited for before the
+// execution-wide handler permit and driven by the 90th percentile of its
+// chain-plus-publish latency.
 //
 // Message states:
 //
@@ -30,6 +41,7 @@
 //	                  │            │
 //	                  │            ├─ skip / nil result ─────────► acked (settled)
 //	                  │            ├─ retryable, attempts left ──► retry after delay (attempt+1)
+//	                  │            ├─ step's breaker open ───────► deferred (attempt kept)
 //	                  │            └─ permanent or exhausted ────► dead letter row ──► settled
 //	                  └─ cancel / shutdown ──────────────────────► deferred (redelivered later)
 //

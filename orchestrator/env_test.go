@@ -70,8 +70,14 @@ type envOption func(*orchestrator.Options)
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	return newEnvOn(t, storetest.NewDB(t), opts...)
+}
+
+// newEnvOn is newEnv on a given database, so that two managers (two
+// processes, one after the other) can share it.
+func newEnvOn(t *testing.T, db *store.DB, opts ...envOption) *env {
+	t.Helper()
 	ctx := context.Background()
-	db := storetest.NewDB(t)
 	q, err := natsq.New(ctx, natsq.Config{Server: natsServer})
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -174,7 +180,8 @@ func (e *env) lineageCounts(t *testing.T, execID string) map[string]int {
 
 func (e *env) deadLetters(t *testing.T, execID string) []store.DeadLetter {
 	t.Helper()
-	page, err := e.db.DeadLetters().List(context.Background(), execID, 1000, 0)
+	page, err := e.db.DeadLetters().List(context.Background(), store.DeadLetterFilter{ExecutionID: execID,
+		State: store.DeadLetterAll, Limit: 1000})
 	require.NoError(t, err)
 	return page.Items
 }
@@ -256,6 +263,18 @@ type gateConfig struct {
 
 type panicConfig struct{}
 
+type switchConfig struct {
+	Name string `json:"name" required:"true" doc:"switch to read"`
+}
+
+var switches sync.Map // name → *atomic.Bool
+
+// switchFor returns the switch named by a test (test_switch config `name`).
+func switchFor(name string) *atomic.Bool {
+	v, _ := switches.LoadOrStore(name, new(atomic.Bool))
+	return v.(*atomic.Bool)
+}
+
 func registerTestAdapters(t *testing.T, reg *adapters.Registry) {
 	t.Helper()
 	require.NoError(t, reg.Register(adapters.Define("test_gate", "test", "hold messages at a named gate",
@@ -283,6 +302,16 @@ func registerTestAdapters(t *testing.T, reg *adapters.Registry) {
 				case <-ctx.Done():
 					return nil, ctx.Err()
 				}
+			}), nil
+		})))
+	require.NoError(t, reg.Register(adapters.Define("test_switch", "test", "fail permanently while a named switch is on",
+		func(cfg switchConfig, _ adapters.Deps) (adapters.Adapter, error) {
+			sw := switchFor(cfg.Name)
+			return adapters.Func(func(_ context.Context, in *adapters.Input) (*adapters.Result, error) {
+				if sw.Load() {
+					return nil, adapters.PermanentCoded("TEST_SWITCH_ON", "turn the switch off", fmt.Errorf("switch %s is on", cfg.Name))
+				}
+				return adapters.Pass(in.Payload), nil
 			}), nil
 		})))
 	require.NoError(t, reg.Register(adapters.Define("test_panic", "test", "panic",

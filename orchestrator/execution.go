@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,12 @@ type Execution struct {
 	// publishing them failed); the seed counts are final then.
 	seeded                      chan struct{}
 	seedPublished, seedRejected atomic.Int64
+	seedFailure                 error // set before seeded closes
+
+	// restored: resumed after a restart, its ledger rebuilt from the
+	// broker; lastActivity (Unix ns) is when a delivery was last handled.
+	restored     bool
+	lastActivity atomic.Int64
 }
 
 // SeedCounts tells how many seed messages (init or replay) were published
@@ -74,6 +81,10 @@ func (ex *Execution) SeedCounts(ctx context.Context) (published, rejected int, e
 		return 0, 0, ctx.Err()
 	}
 }
+
+// seedErr is why seeding failed (nil when it did not); valid once
+// SeedCounts returned.
+func (ex *Execution) seedErr() error { return ex.seedFailure }
 
 // Status is the execution's current status.
 func (ex *Execution) Status() store.ExecutionStatus {
@@ -169,8 +180,9 @@ func (ex *Execution) recordEvent(ev store.ExecutionEvent) {
 }
 
 // setStatus persists a status transition (with its timeline event) and
-// announces it on the bus.
-func (ex *Execution) setStatus(status store.ExecutionStatus, reason string, errInfo map[string]any) {
+// announces it on the bus. When it cannot be persisted, the transition is
+// announced anyway and the error returned.
+func (ex *Execution) setStatus(status store.ExecutionStatus, reason string, errInfo map[string]any) error {
 	ex.eventMu.Lock()
 	defer ex.eventMu.Unlock()
 	ex.status.Store(status)
@@ -185,9 +197,76 @@ func (ex *Execution) setStatus(status store.ExecutionStatus, reason string, errI
 			ev.Data = map[string]any{"error": errInfo}
 		}
 		ex.m.bus.Publish(ev)
-		return
+		return err
 	}
 	ex.m.bus.Publish(change.Event)
+	return nil
+}
+
+// Bounds of persistFinalStatus's retries.
+const (
+	finalStatusRetryWindow = 2 * time.Minute
+	finalStatusRetryMin    = 200 * time.Millisecond
+	finalStatusRetryMax    = 5 * time.Second
+)
+
+// persistFinalStatus retries writing a final status that setStatus could
+// not persist (the database was down when the execution ended). Without it
+// the record would say running until the next start, although every
+// message was processed and the lineage, buffered by its writer, arrives
+// after the outage. Watchers already saw the status on the bus, so a late
+// success is not announced again. Retries stop after
+// finalStatusRetryWindow, on an error retrying cannot fix, or once the
+// manager shuts down (the next start marks the execution interrupted).
+func (ex *Execution) persistFinalStatus(status store.ExecutionStatus, reason string, errInfo map[string]any, err error) {
+	deadline := time.Now().Add(finalStatusRetryWindow)
+	backoff := finalStatusRetryMin
+	for attempt := 2; ; attempt++ {
+		var te *store.TransitionError
+		switch {
+		case errors.As(err, &te) && te.From == status:
+			// An earlier attempt committed; only its answer was lost.
+			ex.log.Info("execution status persisted after retrying", "status", status, "attempts", attempt-1)
+			return
+		case errors.As(err, &te) && te.From == store.StatusRunning && status == store.StatusCancelled:
+			// The cancelling step was lost as well: write it first, as
+			// the state machine wants.
+			err = ex.writeStatus(store.StatusCancelling, "cancel requested", nil)
+			if err == nil {
+				continue
+			}
+		case errors.Is(err, store.ErrIllegalTransition), errors.Is(err, store.ErrNotFound),
+			errors.Is(err, store.ErrInvalidArgument):
+			ex.log.Error("execution status not persisted", "status", status, "error", err)
+			return
+		}
+		ex.m.mu.Lock()
+		stopping := ex.m.stopping
+		ex.m.mu.Unlock()
+		if stopping || time.Now().After(deadline) {
+			ex.log.Error("execution status not persisted; giving up", "status", status, "attempts", attempt-1,
+				"error", err, "hint", "the database was unreachable; the next start marks the execution interrupted")
+			return
+		}
+		// No context to honour here: the wait is short and the loop
+		// checks for a shutdown after it.
+		time.Sleep(backoff/2 + rand.N(backoff/2))
+		backoff = min(backoff*2, finalStatusRetryMax)
+		if err = ex.writeStatus(status, reason, errInfo); err == nil {
+			ex.log.Info("execution status persisted after retrying", "status", status, "attempts", attempt)
+			return
+		}
+	}
+}
+
+// writeStatus persists a transition without announcing it.
+func (ex *Execution) writeStatus(status store.ExecutionStatus, reason string, errInfo map[string]any) error {
+	ex.eventMu.Lock()
+	defer ex.eventMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := ex.m.opts.Executions.SetStatus(ctx, ex.ID, status, reason, errInfo)
+	return err
 }
 
 // run drives the execution until its end. seed publishes the first
@@ -207,6 +286,8 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 	// arrive at a queue nobody consumes yet.
 	for _, rp := range ex.routes {
 		if err := rp.start(ex.workCtx); err != nil {
+			ex.seedFailure = fmt.Errorf("nothing was published: %w", err)
+			seededOnce()
 			ex.finish(store.StatusFailed, &ExecutionError{Code: "ROUTE_SUBSCRIBE_FAILED", Route: rp.route.ID,
 				Reason: err.Error(), Hint: "check the queue provider's health"})
 			return
@@ -214,6 +295,8 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 	}
 	if seed != nil {
 		if err := seed(ex.workCtx); err != nil {
+			ex.seedFailure = err
+			seededOnce()
 			ex.finish(store.StatusFailed, &ExecutionError{Code: "SEED_FAILED",
 				Reason: err.Error(), Hint: "check the queue provider's health"})
 			return
@@ -221,6 +304,9 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 	}
 	ex.ledger.Seed()
 	seededOnce()
+	if ex.restored {
+		go ex.reconcile()
+	}
 
 	select {
 	case <-ex.ledger.Drained():
@@ -322,7 +408,12 @@ func (ex *Execution) finish(status store.ExecutionStatus, failure *ExecutionErro
 	// finished execution read the same as they did live.
 	info["routes"] = st.Routes
 	info["artefacts"] = st.Artefacts
-	ex.setStatus(status, reason, info)
+	if err := ex.setStatus(status, reason, info); err != nil && status != store.StatusInterrupted {
+		// Done waits for the record: whoever waits on it reads the final
+		// status from the database. An interrupted status is not retried:
+		// only a shutdown leads there, and the next start records it.
+		ex.persistFinalStatus(status, reason, info, err)
+	}
 	ex.log.Info("execution finished", "status", status, "duration", time.Since(ex.startedAt).Round(time.Millisecond))
 }
 
@@ -379,6 +470,7 @@ func (ex *Execution) buildRoutes(deps adapters.Deps, paused map[string]bool) err
 			paused:   paused[key],
 			log:      ex.log.With("route", key),
 		}
+		rp.stats.limiter = newRouteLimiter(r, rp.log)
 		for i, s := range r.Adapters {
 			a, err := ex.m.opts.Registry.Build(s.Type, s.Config, deps)
 			if err != nil {

@@ -1,6 +1,8 @@
 package orchestrator
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -49,15 +51,57 @@ func TestLedgerCancelUndoesAFailedPublish(t *testing.T) {
 	require.True(t, drained(l))
 }
 
-func TestLedgerRestoredCountsUnknownIDs(t *testing.T) {
+func TestLedgerRestoredDrainsOnlyWhenTheBrokerIsEmpty(t *testing.T) {
+	ctx := context.Background()
 	l := newMemLedger()
 	l.Restore(2)
 	l.Seed()
 	require.True(t, l.Known("anything"), "after a restart every delivery may be outstanding")
 	require.True(t, l.Settle("p"))
 	require.True(t, l.Settle("q"))
-	require.False(t, l.Settle("r"))
+	require.True(t, l.Settle("r"), "the broker count was a snapshot: more may come")
+	require.False(t, drained(l), "settling the counted messages is not proof the broker is empty")
+
+	brokerHolds := 1
+	count := func(context.Context) (int, error) { return brokerHolds, nil }
+	done, err := l.Reconcile(ctx, count)
+	require.NoError(t, err)
+	require.False(t, done)
+	require.Equal(t, 1, l.Outstanding(), "the broker's count is shown")
+
+	l.Add("child")
+	brokerHolds = 0
+	done, err = l.Reconcile(ctx, count)
+	require.NoError(t, err)
+	require.False(t, done, "a message published since the restore is outstanding")
+	l.Settle("child")
+
+	// A publish while the broker is being asked: its count cannot be trusted.
+	done, err = l.Reconcile(ctx, func(context.Context) (int, error) { l.Add("late"); return 0, nil })
+	require.NoError(t, err)
+	require.False(t, done)
+	l.Settle("late")
+
+	_, err = l.Reconcile(ctx, func(context.Context) (int, error) { return 0, errors.New("broker down") })
+	require.ErrorContains(t, err, "broker down")
+	require.False(t, drained(l))
+
+	done, err = l.Reconcile(ctx, count)
+	require.NoError(t, err)
+	require.True(t, done)
 	require.True(t, drained(l))
+	done, err = l.Reconcile(ctx, func(context.Context) (int, error) { t.Fatal("asked after draining"); return 0, nil })
+	require.NoError(t, err)
+	require.True(t, done)
+}
+
+func TestLedgerReconcileIgnoresLiveExecutions(t *testing.T) {
+	l := newMemLedger()
+	l.Add("init")
+	l.Seed()
+	done, err := l.Reconcile(context.Background(), func(context.Context) (int, error) { t.Fatal("asked the broker"); return 0, nil })
+	require.NoError(t, err)
+	require.False(t, done, "an execution that never restarted drains by its own accounting")
 }
 
 func TestLedgerConcurrentUse(t *testing.T) {

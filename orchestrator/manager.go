@@ -55,6 +55,11 @@ type Options struct {
 	// InstanceID marks the executions this process owns (see
 	// store.Instance).
 	InstanceID string
+	// QueueRef names where this process's queue provider keeps messages
+	// (scheme and address, or the embedded broker's store); it is recorded
+	// with each execution, and only executions with the same reference are
+	// resumed after a restart.
+	QueueRef string
 }
 
 // Manager is the process's OrchestratorManager: it starts, tracks, pauses,
@@ -153,6 +158,10 @@ type StartRequest struct {
 	Seeds         []Seed
 	ReplayBatchID string
 	ReplaySource  map[string]any
+
+	// seed, when set, publishes the first messages instead of the init
+	// message or Seeds (requeued dead letters).
+	seed func(context.Context, *Execution) error
 }
 
 // Seed is a first message of an execution other than its init message.
@@ -190,22 +199,12 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		}
 	}
 
-	m.mu.Lock()
-	switch {
-	case m.stopping:
-		m.mu.Unlock()
-		return nil, ErrShuttingDown
-	case len(m.running) >= m.opts.MaxConcurrentExecutions:
-		n := len(m.running)
-		m.mu.Unlock()
-		return nil, fmt.Errorf("%w: %d are running (max_concurrent_executions)", ErrTooManyExecutions, n)
-	}
-	paused := maps.Clone(m.paused)
 	id := newID()
-	ex := m.newExecution(id, p)
+	ex, paused, err := m.admit(id, p)
+	if err != nil {
+		return nil, err
+	}
 	ex.ConfigID, ex.ConfigName, ex.Tag = req.ConfigID, req.ConfigName, req.Tag
-	m.running[id] = ex
-	m.mu.Unlock()
 
 	started := false
 	defer func() {
@@ -251,6 +250,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		Metadata:          req.Metadata,
 		IdempotencyKey:    req.IdempotencyKey,
 		OwnerID:           m.opts.InstanceID,
+		QueueRef:          m.opts.QueueRef,
 		CreatedAt:         time.Now().UTC(),
 	}
 	if req.IdempotencyKey != "" {
@@ -274,7 +274,9 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 	ex.setStatus(store.StatusRunning, "started", nil)
 
 	var seed func(context.Context) error
-	if len(req.Seeds) > 0 {
+	if req.seed != nil {
+		seed = func(ctx context.Context) error { return req.seed(ctx, ex) }
+	} else if len(req.Seeds) > 0 {
 		seeds, batch := req.Seeds, req.ReplayBatchID
 		seed = func(ctx context.Context) error { return ex.publishSeeds(ctx, seeds, batch) }
 	} else if !req.SkipInit {
@@ -298,6 +300,25 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 	started = true
 	go ex.run(seed)
 	return ex, nil
+}
+
+// admit registers a new execution with id as running, unless the manager
+// is stopping, runs as many as it may, or already runs id. It returns the
+// pause states the execution's routes start with.
+func (m *Manager) admit(id string, p *pipeline.Pipeline) (*Execution, map[string]bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.stopping:
+		return nil, nil, ErrShuttingDown
+	case m.running[id] != nil:
+		return nil, nil, fmt.Errorf("%w: %s is already running here", ErrNotResumable, id)
+	case len(m.running) >= m.opts.MaxConcurrentExecutions:
+		return nil, nil, fmt.Errorf("%w: %d are running (max_concurrent_executions)", ErrTooManyExecutions, len(m.running))
+	}
+	ex := m.newExecution(id, p)
+	m.running[id] = ex
+	return ex, maps.Clone(m.paused), nil
 }
 
 func (m *Manager) newExecution(id string, p *pipeline.Pipeline) *Execution {
@@ -326,6 +347,7 @@ func (m *Manager) newExecution(id string, p *pipeline.Pipeline) *Execution {
 		seeded:     make(chan struct{}),
 	}
 	ex.status.Store(store.StatusPending)
+	ex.touch()
 	return ex
 }
 

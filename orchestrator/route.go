@@ -34,6 +34,7 @@ type routeProcessor struct {
 	steps    []step
 	outbound []pipeline.Outbound
 	stats    routeStats
+	nacks    nackWindow
 	log      *slog.Logger
 
 	mu     sync.Mutex
@@ -123,16 +124,27 @@ type chainFailure struct {
 // only then lets the provider ack (at-least-once).
 func (rp *routeProcessor) handle(ctx context.Context, d queue.Delivery) queue.Outcome {
 	ex := rp.ex
+	ex.touch()
+	defer ex.touch()
 	if !ex.ledger.Known(d.ID) {
 		// Already settled: a broker redelivery of a message whose ack was
 		// lost. Processing it again would double-count its emits.
 		rp.stats.duplicates.Add(1)
 		return queue.Ack()
 	}
+	// The route's adaptive limit is waited for before the execution-wide
+	// permit, so a route held back by its own latency never sits on
+	// permits other routes could use.
+	adm, err := rp.stats.limiter.acquire(ctx)
+	if err != nil {
+		return queue.Defer(0)
+	}
+	defer adm.end(ctx)
 	if err := ex.handlers.Acquire(ctx, 1); err != nil {
 		return queue.Defer(0)
 	}
 	defer ex.handlers.Release(1)
+	adm.begin()
 
 	rp.stats.received.Add(1)
 	rp.stats.inFlight.Add(1)
@@ -146,7 +158,7 @@ func (rp *routeProcessor) handle(ctx context.Context, d queue.Delivery) queue.Ou
 	chainCtx := ctx
 	if rp.route.Timeout > 0 {
 		var cancel context.CancelFunc
-		chainCtx, cancel = context.WithTimeout(ctx, rp.route.Timeout)
+		chainCtx, cancel = context.WithTimeoutCause(ctx, rp.route.Timeout, errRouteTimeout)
 		defer cancel()
 	}
 	outputs, failure := rp.runChain(chainCtx, d, payload)
@@ -171,6 +183,7 @@ func (rp *routeProcessor) handle(ctx context.Context, d queue.Delivery) queue.Ou
 	}
 	ex.ledger.Settle(d.ID)
 	rp.stats.completed.Add(1)
+	rp.settled(false)
 	return queue.Ack()
 }
 
@@ -243,11 +256,18 @@ func (rp *routeProcessor) invoke(ctx context.Context, d queue.Delivery, s *step,
 		Stage:         s.name,
 	}}
 	wantStages := ex.m.bus.WantsStages()
-	if wantStages {
-		rp.stageEvent(d, s, "initiated", nil)
+	var started time.Time
+	res, err := rp.guarded(ctx, s, func() (*adapters.Result, error) {
+		if wantStages {
+			rp.stageEvent(d, s, "initiated", nil)
+		}
+		started = time.Now()
+		return safeProcess(ctx, s.adapter, in)
+	})
+	var open *BreakerOpenError
+	if errors.As(err, &open) {
+		return nil, err // not run: no stage, no lineage
 	}
-	started := time.Now()
-	res, err := safeProcess(ctx, s.adapter, in)
 	finished := time.Now()
 
 	status := store.StageCompleted
@@ -306,6 +326,13 @@ func (rp *routeProcessor) fail(ctx context.Context, d queue.Delivery, f chainFai
 	if interrupted(ctx) {
 		// Cancelled or shutting down: the message was not at fault.
 		return queue.Defer(0)
+	}
+	var open *BreakerOpenError
+	if errors.As(f.err, &open) {
+		// The adapter did not run: the message waits, keeping its attempt.
+		rp.log.Debug("circuit breaker open; message deferred", "correlation_id", d.ID,
+			"adapter", open.Adapter, "delay", open.RetryIn)
+		return queue.Defer(open.RetryIn)
 	}
 	rp.stats.failed.Add(1)
 	policy := rp.route.ErrorHandling
@@ -399,6 +426,7 @@ func (rp *routeProcessor) deadLetter(ctx context.Context, d queue.Delivery, f ch
 		}
 		ex.fail(ee)
 	}
+	rp.settled(true)
 	ex.ledger.Settle(d.ID)
 	return queue.DeadLetter(reason)
 }

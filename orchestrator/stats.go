@@ -17,6 +17,11 @@ type routeStats struct {
 	duplicates   atomic.Int64
 	emitted      atomic.Int64
 	inFlight     atomic.Int64
+	// limiter is the route's adaptive concurrency limit (nil when off);
+	// its current limit and latency are part of every snapshot.
+	limiter *aimdLimiter
+	// breakers are the route's circuit breakers, part of its live view.
+	breakers breakerSet
 }
 
 // RouteStats is a snapshot of one route's counters.
@@ -33,10 +38,18 @@ type RouteStats struct {
 	InFlight     int64   `json:"in_flight"`
 	Paused       bool    `json:"paused"`
 	Rate         float64 `json:"rate"` // completed messages per second since the last snapshot
+	// ConcurrencyLimit is the adaptive concurrency limit of the route
+	// (0 when backpressure is off); LatencyMS the latency (90th percentile,
+	// milliseconds) its last decision observed.
+	ConcurrencyLimit int     `json:"concurrency_limit,omitempty"`
+	LatencyMS        float64 `json:"latency_ms,omitempty"`
+	// Breakers are the route's circuit breakers, one per adapter step,
+	// once a message reached the route with breakers on.
+	Breakers []BreakerState `json:"breakers,omitempty"`
 }
 
 func (s *routeStats) snapshot(route string) RouteStats {
-	return RouteStats{
+	rs := RouteStats{
 		Route:        route,
 		Received:     s.received.Load(),
 		Completed:    s.completed.Load(),
@@ -47,7 +60,13 @@ func (s *routeStats) snapshot(route string) RouteStats {
 		Duplicates:   s.duplicates.Load(),
 		Emitted:      s.emitted.Load(),
 		InFlight:     s.inFlight.Load(),
+		Breakers:     s.breakers.states(),
 	}
+	if limit, latency := s.limiter.state(); limit > 0 {
+		rs.ConcurrencyLimit = limit
+		rs.LatencyMS = float64(latency.Microseconds()) / 1000
+	}
+	return rs
 }
 
 // Stats is a snapshot of an execution.

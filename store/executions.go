@@ -35,15 +35,15 @@ const idempotencyLockSpace int32 = 0x66665f69 // "ff_i"
 
 const executionColumns = `id, config_id, config_name, status, tag, config_snapshot, root_correlation_id,
 parent_execution_id, replay_source, metadata, error_info, idempotency_key, created_at, started_at,
-completed_at, updated_at, owner_id`
+completed_at, updated_at, owner_id, queue_ref`
 
 const (
 	sqlExecutionInsert = `INSERT INTO executions (id, config_id, config_name, status, tag, config_snapshot,
     root_correlation_id, parent_execution_id, replay_source, metadata, error_info, idempotency_key,
-    started_at, owner_id)
+    started_at, owner_id, queue_ref)
 VALUES ($1, $2, COALESCE(NULLIF($3, ''), (SELECT name FROM pipeline_configs WHERE id = $2), ''), $4, $5, $6,
     $7, $8, $9, $10, $11, $12,
-    CASE WHEN $4 = 'running' THEN now() END, $13)
+    CASE WHEN $4 = 'running' THEN now() END, $13, $14)
 RETURNING ` + executionColumns
 
 	sqlExecutionGet        = `SELECT ` + executionColumns + ` FROM executions WHERE id = $1`
@@ -81,18 +81,18 @@ func scanExecution(row pgx.Row) (*Execution, error) {
 	var (
 		e                                 Execution
 		configID, tag, root, parent, idem *string
-		owner                             *string
+		owner, queueRef                   *string
 		snapshot, replay, meta, errorInfo []byte
 		status                            string
 	)
 	if err := row.Scan(&e.ID, &configID, &e.ConfigName, &status, &tag, &snapshot, &root, &parent, &replay,
-		&meta, &errorInfo, &idem, &e.CreatedAt, &e.StartedAt, &e.CompletedAt, &e.UpdatedAt, &owner); err != nil {
+		&meta, &errorInfo, &idem, &e.CreatedAt, &e.StartedAt, &e.CompletedAt, &e.UpdatedAt, &owner, &queueRef); err != nil {
 		return nil, err
 	}
 	e.Status = ExecutionStatus(status)
 	e.ConfigID, e.Tag, e.RootCorrelationID = textOrEmpty(configID), textOrEmpty(tag), textOrEmpty(root)
 	e.ParentExecutionID, e.IdempotencyKey = textOrEmpty(parent), textOrEmpty(idem)
-	e.OwnerID = textOrEmpty(owner)
+	e.OwnerID, e.QueueRef = textOrEmpty(owner), textOrEmpty(queueRef)
 	e.ConfigSnapshot, e.ReplaySource = rawOrNil(snapshot), rawOrNil(replay)
 	var err error
 	if e.Metadata, err = decodeMap[any](meta); err != nil {
@@ -195,7 +195,7 @@ func (r *Executions) create(ctx context.Context, tx pgx.Tx, e *Execution) error 
 	}
 	stored, err := scanExecution(tx.QueryRow(ctx, sqlExecutionInsert, id, configID, e.ConfigName, string(e.Status),
 		nullText(e.Tag), snapshot, nullText(e.RootCorrelationID), parentID, replay, meta, errorInfo,
-		nullText(e.IdempotencyKey), nullText(e.OwnerID)))
+		nullText(e.IdempotencyKey), nullText(e.OwnerID), nullText(e.QueueRef)))
 	if err != nil {
 		code, constraint := pgCode(err)
 		switch {

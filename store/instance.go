@@ -94,17 +94,8 @@ func (r *Executions) RecoverOrphans(ctx context.Context, self string) (Recovery,
 	}
 	for _, owner := range owners {
 		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-			// The transaction-scoped lock is granted only when no live
-			// process holds the owner's lease, and it keeps a process
-			// that reuses the id from starting mid-recovery.
-			if owner != "" {
-				var gone bool
-				if err := tx.QueryRow(ctx, sqlOwnerGone, instanceLockSpace, owner).Scan(&gone); err != nil {
-					return err
-				}
-				if !gone {
-					return nil
-				}
+			if gone, err := ownerGone(ctx, tx, owner); err != nil || !gone {
+				return err
 			}
 			return r.takeOver(ctx, tx, owner, &rec)
 		})
@@ -147,4 +138,107 @@ func (r *Executions) takeOver(ctx context.Context, tx pgx.Tx, owner string, rec 
 		rec.Cancelled = append(rec.Cancelled, id)
 	}
 	return nil
+}
+
+const (
+	sqlInterruptedOwners = `SELECT DISTINCT COALESCE(owner_id, '') FROM executions
+WHERE status = 'interrupted' AND COALESCE(queue_ref, '') = $1 AND owner_id IS DISTINCT FROM $2`
+	sqlClaimInterrupted = `UPDATE executions SET owner_id = $3, updated_at = now()
+WHERE id IN (SELECT id FROM executions
+             WHERE status = 'interrupted' AND COALESCE(queue_ref, '') = $1 AND COALESCE(owner_id, '') = $2
+             ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+RETURNING ` + executionColumns
+)
+
+// ownerGone reports whether no live process holds owner's lease (an
+// empty owner is gone). The transaction-scoped lock it takes is granted
+// only then, and keeps a process that reuses the id from starting while
+// the transaction takes over.
+func ownerGone(ctx context.Context, tx pgx.Tx, owner string) (bool, error) {
+	if owner == "" {
+		return true, nil
+	}
+	var gone bool
+	err := tx.QueryRow(ctx, sqlOwnerGone, instanceLockSpace, owner).Scan(&gone)
+	return gone, err
+}
+
+// ClaimInterrupted makes self the owner of up to limit interrupted
+// executions whose messages live on queueRef and whose owner is gone,
+// oldest first, so that this process resumes them. Executions of live
+// processes are left alone, and two processes never claim the same one.
+func (r *Executions) ClaimInterrupted(ctx context.Context, self, queueRef string, limit int) ([]*Execution, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := r.pool.Query(ctx, sqlInterruptedOwners, queueRef, self)
+	if err != nil {
+		return nil, fmt.Errorf("listing owners of interrupted executions: %w", err)
+	}
+	owners, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("listing owners of interrupted executions: %w", err)
+	}
+	var claimed []*Execution
+	for _, owner := range owners {
+		if len(claimed) >= limit {
+			break
+		}
+		var got []*Execution
+		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			if gone, err := ownerGone(ctx, tx, owner); err != nil || !gone {
+				return err
+			}
+			rows, err := tx.Query(ctx, sqlClaimInterrupted, queueRef, owner, self, limit-len(claimed))
+			if err != nil {
+				return err
+			}
+			got, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Execution, error) { return scanExecution(row) })
+			return err
+		})
+		if err != nil {
+			return claimed, fmt.Errorf("claiming interrupted executions of instance %q: %w", owner, err)
+		}
+		claimed = append(claimed, got...)
+	}
+	return claimed, nil
+}
+
+const sqlClaimInterruptedByID = `UPDATE executions SET owner_id = $3, updated_at = now()
+WHERE id = $1 AND status = 'interrupted' AND COALESCE(queue_ref, '') = $2
+RETURNING ` + executionColumns
+
+// ClaimInterruptedByID makes self the owner of one interrupted execution
+// whose messages live on queueRef and whose owner is gone. It returns nil
+// (and no error) when the execution is not interrupted, lives on another
+// broker, or its owner is alive.
+func (r *Executions) ClaimInterruptedByID(ctx context.Context, id, self, queueRef string) (*Execution, error) {
+	if _, ok := validID(id); !ok {
+		return nil, notFound(CodeExecutionNotFound, "execution", id)
+	}
+	var claimed *Execution
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var owner string
+		err := tx.QueryRow(ctx, `SELECT COALESCE(owner_id, '') FROM executions WHERE id = $1 FOR UPDATE`, id).Scan(&owner)
+		if isNoRows(err) {
+			return notFound(CodeExecutionNotFound, "execution", id)
+		}
+		if err != nil {
+			return err
+		}
+		if owner != self {
+			if gone, err := ownerGone(ctx, tx, owner); err != nil || !gone {
+				return err
+			}
+		}
+		claimed, err = scanExecution(tx.QueryRow(ctx, sqlClaimInterruptedByID, id, queueRef, self))
+		if isNoRows(err) {
+			claimed, err = nil, nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming interrupted execution %s: %w", id, err)
+	}
+	return claimed, nil
 }

@@ -56,7 +56,11 @@ type Execution struct {
 	IdempotencyKey    string          `json:"idempotency_key,omitempty"`
 	// OwnerID is the instance (process) running the execution; see
 	// Instance.
-	OwnerID     string     `json:"owner_id,omitempty"`
+	OwnerID string `json:"owner_id,omitempty"`
+	// QueueRef names the queue provider holding the execution's messages
+	// (scheme and address, never credentials); a restarted server resumes
+	// only executions whose messages it can reach.
+	QueueRef    string     `json:"queue_ref,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
 	StartedAt   *time.Time `json:"started_at,omitempty"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
@@ -69,6 +73,9 @@ const (
 	EventProgress   = "progress"
 	EventStage      = "stage"
 	EventDeadLetter = "dead_letter"
+	// EventBreaker is a circuit breaker changing state (data: adapter,
+	// adapter_index, from, to).
+	EventBreaker = "breaker"
 )
 
 // ExecutionEvent is one entry of an execution's timeline. IDs are UUIDv7, so
@@ -129,4 +136,9 @@ type DeadLetter struct {
 	Attempt       int               `json:"attempt"`
 	FirstFailedAt time.Time         `json:"first_failed_at"`
 	CreatedAt     time.Time         `json:"created_at"`
+	// RequeuedAt is set once the message was put back into its execution;
+	// the row stays as the record of the failure. Nil: pending.
+	RequeuedAt *time.Time `json:"requeued_at,omitempty"`
+	// RequeuedAs is the id of the message the requeue published.
+	RequeuedAs string `json:"requeued_as,omitempty"`
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"net/url"
 
 	"github.com/spf13/cobra"
 
@@ -39,9 +38,9 @@ func newConfigVersionsCmd() *cobra.Command {
 // deadLetterTable lists dead letters.
 func deadLetterTable(w io.Writer, pg api.Page[api.DeadLetter]) error {
 	tw := newTable(w)
-	row(tw, "ID", "EXECUTION", "ROUTE", "ADAPTER", "CLASS", "ATTEMPT", "REASON", "AT")
+	row(tw, "ID", "EXECUTION", "ROUTE", "ADAPTER", "CLASS", "ATTEMPT", "STATE", "REASON", "AT")
 	for _, d := range pg.Items {
-		row(tw, d.ID, d.ExecutionID, d.Route, d.Adapter, d.ErrorClass, d.Attempt, oneLine(d.Reason), d.CreatedAt)
+		row(tw, d.ID, d.ExecutionID, d.Route, d.Adapter, d.ErrorClass, d.Attempt, deadLetterState(d), oneLine(d.Reason), d.CreatedAt)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -82,54 +81,5 @@ func newExecutionReplaysCmd() *cobra.Command {
 		}),
 	}
 	addPageFlags(c, &limit, &offset)
-	return c
-}
-
-func newDLQCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "dlq",
-		Short: "Inspect dead-lettered messages",
-	}
-	var execution string
-	var limit, offset int
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List dead letters, oldest first",
-		Args:  cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, cl *client, _ []string) error {
-			q := pageQuery(limit, offset)
-			if execution != "" {
-				q.Set("execution_id", execution)
-			}
-			var pg api.Page[api.DeadLetter]
-			if err := cl.get(cmd.Context(), "/dead-letters", q, &pg); err != nil {
-				return exitFor(cmd.Context(), err)
-			}
-			return render(cmd.OutOrStdout(), cl.output, pg, func(w io.Writer) error { return deadLetterTable(w, pg) })
-		}),
-	}
-	list.Flags().StringVar(&execution, "execution", "", "only this execution's (id or tag)")
-	addPageFlags(list, &limit, &offset)
-	show := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a dead letter: why, where, and the original message",
-		Args:  cobra.ExactArgs(1),
-		RunE: withClient(func(cmd *cobra.Command, cl *client, args []string) error {
-			var d api.DeadLetter
-			if err := cl.get(cmd.Context(), "/dead-letters/"+url.PathEscape(args[0]), nil, &d); err != nil {
-				return exitFor(cmd.Context(), err)
-			}
-			return render(cmd.OutOrStdout(), cl.output, d, func(w io.Writer) error {
-				if err := fields(w, "ID", d.ID, "Execution", d.ExecutionID, "Route", d.Route, "Adapter", d.Adapter,
-					"Queue", d.Queue, "Correlation", d.CorrelationID, "Class", d.ErrorClass, "Attempt", d.Attempt,
-					"First failed", d.FirstFailedAt, "Reason", d.Reason); err != nil {
-					return err
-				}
-				_, err := io.WriteString(w, "Payload:\n  "+string(d.Payload)+"\n")
-				return err
-			})
-		}),
-	}
-	c.AddCommand(list, show)
 	return c
 }

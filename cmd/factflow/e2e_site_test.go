@@ -20,8 +20,10 @@ type docsSiteOptions struct {
 	troublemakers bool
 	// delay holds every page response back (not robots.txt or sitemaps).
 	delay time.Duration
-	// gate, when set, holds every page response until it is closed.
-	gate <-chan struct{}
+	// gate, when set, holds every page response until it is closed,
+	// except the first ungated page requests.
+	gate    <-chan struct{}
+	ungated int
 }
 
 // docsSite is a documentation website served by a real loopback HTTP
@@ -31,8 +33,9 @@ type docsSite struct {
 	*httptest.Server
 	opts docsSiteOptions
 
-	mu   sync.Mutex
-	hits map[string]int
+	mu    sync.Mutex
+	hits  map[string]int
+	pages int // page requests so far
 }
 
 const (
@@ -126,7 +129,11 @@ func (s *docsSite) serve(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
-		if s.opts.gate != nil {
+		s.mu.Lock()
+		s.pages++
+		gated := s.pages > s.opts.ungated
+		s.mu.Unlock()
+		if s.opts.gate != nil && gated {
 			select {
 			case <-s.opts.gate:
 			case <-r.Context().Done():

@@ -177,6 +177,20 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 		pipelines += len(extra.Pipelines)
 	}
 
+	// Executions a stopped process left behind carry on here, from the
+	// messages the broker kept for them.
+	resumed, err := c.Manager.ResumeInterrupted(ctx)
+	if err != nil {
+		log.Warn("some interrupted executions could not be resumed", "error", err)
+	}
+	if len(resumed) > 0 {
+		ids := make([]string, len(resumed))
+		for i, ex := range resumed {
+			ids[i] = ex.ID
+		}
+		log.Info("interrupted executions resumed", "count", len(resumed), "executions", strings.Join(ids, ","))
+	}
+
 	met, err := metrics.New(metrics.Options{Manager: c.Manager, DB: c.DB, Lineage: c.Lineage, Latency: c.Latency, Logger: log})
 	if err != nil {
 		return failStart(exitFailed, fmt.Errorf("registering metrics: %w", err))

@@ -152,7 +152,8 @@ func TestServeSharedDatabase(t *testing.T) {
 
 // TestServeCrashMarksInterrupted kills a server mid-execution (kill -9: no
 // shutdown at all) and starts another on the same database and data dir:
-// the orphaned execution reads interrupted through the API.
+// the orphaned execution is marked interrupted, then resumed (see
+// TestServeCrashResumes for the rest of its life).
 func TestServeCrashMarksInterrupted(t *testing.T) {
 	t.Parallel()
 	bin := factflowBinary(t)
@@ -170,9 +171,12 @@ func TestServeCrashMarksInterrupted(t *testing.T) {
 	first.kill()
 
 	second := startServe(t, bin, env, args...)
-	require.Equal(t, "interrupted", executionStatus(t, second, ex.ID))
 	require.Contains(t, second.stderr.String(), "marked interrupted")
 	require.Contains(t, second.stderr.String(), ex.ID)
+	require.Contains(t, second.stderr.String(), "interrupted executions resumed")
+	require.Equal(t, "running", executionStatus(t, second, ex.ID), "held at the gate")
+	conn := pgConn(t, dbURL)
+	require.Equal(t, []string{"pending", "running", "interrupted", "running"}, statusTimeline(t, conn, ex.ID))
 	res := second.stop(syscall.SIGTERM)
 	require.Equal(t, exitOK, res.code, res)
 }

@@ -61,8 +61,19 @@ var opDocs = map[string]opDoc{
 		409: "SNAPSHOT_UNREADABLE, CONFIG_INACTIVE", 429: "TOO_MANY_EXECUTIONS"}},
 	"replay-detached": {desc: "Each stored artefact of the stage becomes a message of a new execution of the config, seeded into to_route, under one replay batch; the execution is not linked to the source.",
 		errs: map[int]string{400: "REPLAY_TARGET_INVALID, CONFIG_INVALID", 404: "EXECUTION_NOT_FOUND, REPLAY_NOTHING_FOUND, CONFIG_NOT_FOUND", 429: "TOO_MANY_EXECUTIONS"}},
-	"list-dead-letters": {desc: "Every dead letter, oldest first.", errs: execNotFound},
-	"get-dead-letter":   {desc: "One dead letter: the original message, its headers and why it was given up.", errs: map[int]string{404: "NOT_FOUND"}},
+	"list-dead-letters": {desc: "Dead letters oldest first, filtered by execution, route, adapter, error class, time (since includes, until excludes) and state: pending (not requeued yet, the default), requeued or all.",
+		errs: map[int]string{400: "INVALID_ARGUMENT", 404: "EXECUTION_NOT_FOUND"}},
+	"get-dead-letter": {desc: "One dead letter: the original message, its headers and why it was given up; requeued_at and requeued_as once requeued.", errs: map[int]string{404: "NOT_FOUND"}},
+	"requeue-dead-letters": {desc: "Publishes each selected dead letter's message again into its route, oldest first, after the optional delay, " +
+		"and marks the dead letter requeued with the new message's id. A running execution takes them back, an interrupted one resumes with them, " +
+		"and those of a finished execution run in a new child execution of its frozen pipeline. " +
+		"Select with ids (all must exist and be pending) or a filter (pending ones, at most max, default 1000).",
+		errs: map[int]string{400: "INVALID_ARGUMENT", 404: "DEAD_LETTERS_NOT_FOUND (extra.missing), EXECUTION_NOT_FOUND",
+			409: "DEAD_LETTER_ALREADY_REQUEUED (extra.requeued), EXECUTION_OWNED_ELSEWHERE, EXECUTION_NOT_RESUMABLE", 422: "REQUEUE_SELECTION_INVALID, REQUEUE_DELAY_INVALID",
+			429: "TOO_MANY_EXECUTIONS"}},
+	"delete-dead-letter": {desc: "Discards one dead letter, pending or requeued.", errs: map[int]string{404: "NOT_FOUND"}},
+	"delete-dead-letters": {desc: "Discards the dead letters the filter selects (pending ones unless state says otherwise); without any filter, confirm=true is required.",
+		errs: map[int]string{400: "INVALID_ARGUMENT", 404: "EXECUTION_NOT_FOUND", 422: "CONFIRMATION_REQUIRED"}},
 	"list-route-states": {desc: "Route keys ever paused or resumed, with their state."},
 	"control-route":     {desc: "Pauses or resumes a route key in every running execution that has it and in later ones; the state is persisted."},
 	"list-objects":      {desc: "Objects under a prefix, one folder level with delimiter=/, filtered by execution, extension, route and stage.", errs: map[int]string{400: "STORAGE_KEY_INVALID", 404: "EXECUTION_NOT_FOUND"}},

@@ -210,7 +210,10 @@ func (a *API) registerExecutions() {
 			if err != nil {
 				return nil, err
 			}
-			pg, err := a.opts.DB.DeadLetters().List(ctx, rec.ID, in.Limit, in.Offset)
+			// Every message the execution gave up on, requeued or not: the
+			// requeued ones carry requeued_at and the new message's id.
+			pg, err := a.opts.DB.DeadLetters().List(ctx, store.DeadLetterFilter{ExecutionID: rec.ID,
+				State: store.DeadLetterAll, Limit: in.Limit, Offset: in.Offset})
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}

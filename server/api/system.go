@@ -235,6 +235,20 @@ type RunningExecution struct {
 	Status         string  `json:"status"`
 	Outstanding    int     `json:"outstanding" doc:"Messages published and not yet settled"`
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	// Breakers are the circuit breakers of the execution's routes that
+	// have them.
+	Breakers []BreakerDebug `json:"breakers,omitempty"`
+}
+
+// BreakerDebug is the state of the circuit breaker of one adapter step.
+type BreakerDebug struct {
+	Route    string `json:"route"`
+	Adapter  string `json:"adapter"`
+	Index    int    `json:"index" doc:"Adapter step index within the route"`
+	State    string `json:"state" enum:"closed,half-open,open"`
+	Requests uint32 `json:"requests" doc:"Calls counted in the current window (closed) or since half-open"`
+	Failures uint32 `json:"failures"`
+	Deferred int64  `json:"deferred" doc:"Messages sent back to the queue while the breaker was open"`
 }
 
 // OrchestratorDebug is the orchestrator component's debug detail.
@@ -267,8 +281,15 @@ func (a *API) orchestratorDebug(running []*orchestrator.Execution) OrchestratorD
 		Executions: make([]RunningExecution, 0, len(running)), EventBusDropped: a.opts.Manager.Bus().Dropped()}
 	for _, ex := range running {
 		st := ex.Stats()
-		out.Executions = append(out.Executions, RunningExecution{ID: ex.ID, ConfigName: ex.ConfigName, Tag: ex.Tag,
-			Status: st.Status, Outstanding: st.Outstanding, ElapsedSeconds: st.Elapsed.Seconds()})
+		re := RunningExecution{ID: ex.ID, ConfigName: ex.ConfigName, Tag: ex.Tag,
+			Status: st.Status, Outstanding: st.Outstanding, ElapsedSeconds: st.Elapsed.Seconds()}
+		for _, rs := range st.Routes {
+			for _, b := range rs.Breakers {
+				re.Breakers = append(re.Breakers, BreakerDebug{Route: rs.Route, Adapter: b.Adapter, Index: b.Index,
+					State: b.State, Requests: b.Requests, Failures: b.Failures, Deferred: b.Deferred})
+			}
+		}
+		out.Executions = append(out.Executions, re)
 	}
 	return out
 }

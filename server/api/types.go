@@ -178,7 +178,7 @@ type ExecutionStats struct {
 	ElapsedMS    int64          `json:"elapsed_ms"`
 	Outstanding  int            `json:"outstanding" doc:"Messages published but not yet settled (live only)"`
 	Artefacts    int64          `json:"artefacts" doc:"Objects written (live only)"`
-	DeadLetters  int            `json:"dead_letters"`
+	DeadLetters  int            `json:"dead_letters" doc:"Dead letters still pending (not requeued)"`
 	LineageRows  int64          `json:"lineage_rows"`
 	Totals       RouteStats     `json:"totals"`
 	Routes       []RouteStats   `json:"routes"`
@@ -232,6 +232,61 @@ type LineagePage struct {
 
 // DeadLetter is a message the engine gave up on.
 type DeadLetter = store.DeadLetter
+
+// DeadLetterSelector selects dead letters by what they share, as the query
+// parameters of GET /dead-letters do. Empty fields match all.
+type DeadLetterSelector struct {
+	ExecutionID string     `json:"execution_id,omitempty" maxLength:"200" doc:"Execution id or tag"`
+	Route       string     `json:"route,omitempty" maxLength:"200" doc:"Route key"`
+	Adapter     string     `json:"adapter,omitempty" maxLength:"200" doc:"Adapter that gave up"`
+	ErrorClass  string     `json:"error_class,omitempty" maxLength:"100" doc:"Error class, e.g. permanent or retryable"`
+	Since       *time.Time `json:"since,omitempty" doc:"Dead-lettered at or after (RFC 3339)"`
+	Until       *time.Time `json:"until,omitempty" doc:"Dead-lettered before (RFC 3339)"`
+}
+
+// DeadLetterRequeue is the body of POST /dead-letters/requeue: exactly one
+// of ids and filter.
+type DeadLetterRequeue struct {
+	IDs    []string            `json:"ids,omitempty" maxItems:"1000" doc:"Dead letters to requeue (at most 1000)"`
+	Filter *DeadLetterSelector `json:"filter,omitempty" doc:"Requeue the pending dead letters matching this, oldest first"`
+	Delay  string              `json:"delay,omitempty" maxLength:"32" doc:"Wait this long before the messages are delivered again (Go duration, e.g. 30s, 5m; at most 24h)"`
+	// DelaySeconds is Delay in seconds, for clients without duration
+	// strings; give one or the other.
+	DelaySeconds *float64 `json:"delay_seconds,omitempty" minimum:"0" maximum:"86400" doc:"Delay in seconds (instead of delay)"`
+	Max          int      `json:"max,omitempty" minimum:"0" maximum:"10000" doc:"Requeue at most this many of a filter's matches (default 1000)"`
+}
+
+// DeadLetterRequeueResult answers POST /dead-letters/requeue.
+type DeadLetterRequeueResult struct {
+	Requeued   int                 `json:"requeued"`
+	Executions []RequeuedExecution `json:"executions"`
+	Items      []RequeuedItem      `json:"items"`
+}
+
+// RequeuedExecution is how many messages went back into one execution and
+// the status it is in afterwards. Dead letters of a running or interrupted
+// execution go back into it; those of a finished one run in a new child
+// execution, named here with the finished one as its source.
+type RequeuedExecution struct {
+	ExecutionID       string                `json:"execution_id"`
+	Requeued          int                   `json:"requeued"`
+	Status            store.ExecutionStatus `json:"status"`
+	SourceExecutionID string                `json:"source_execution_id,omitempty" doc:"The finished execution the dead letters came from, when a new child execution runs them"`
+}
+
+// RequeuedItem links a dead letter to the message that replaced it;
+// lineage links the two messages too (the new one's parent is the dead
+// one).
+type RequeuedItem struct {
+	DeadLetterID string `json:"dead_letter_id"`
+	MessageID    string `json:"message_id"`
+	ExecutionID  string `json:"execution_id" doc:"The execution the new message runs in"`
+}
+
+// DeadLetterDeleteResult answers DELETE /dead-letters.
+type DeadLetterDeleteResult struct {
+	Deleted int `json:"deleted"`
+}
 
 // RouteState is a route key's persisted state.
 type RouteState = store.RouteState

@@ -2,6 +2,8 @@ package container
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -211,6 +213,22 @@ func (c *Container) startDatabase(ctx context.Context) error {
 	return nil
 }
 
+// queueRef names where executions' messages live, for restart recovery:
+// the broker's scheme and address without credentials or options, or the
+// embedded broker's store directory.
+func queueRef(queueURL, embeddedStore string) string {
+	if queueURL == "" {
+		return "embedded:" + embeddedStore
+	}
+	u, err := url.Parse(queueURL)
+	if err != nil {
+		// Stable, and without the credentials the URL may hold.
+		sum := sha256.Sum256([]byte(queueURL))
+		return "url-sha256:" + hex.EncodeToString(sum[:8])
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.Path
+}
+
 // queueURLHint shows the queue URL forms the container accepts.
 const queueURLHint = "use nats://host:port, amqp://user:password@host:port/, stomp://user:password@host:61613 " +
 	"or pulsar://host:6650?admin=http://host:8080"
@@ -316,6 +334,7 @@ func (c *Container) startEngine(ctx context.Context) error {
 		MaxConcurrentExecutions: c.cfg.MaxConcurrentExecutions,
 		DrainTimeout:            c.cfg.ShutdownTimeout * 3 / 4,
 		InstanceID:              c.Instance.ID,
+		QueueRef:                queueRef(c.cfg.QueueURL, filepath.Join(c.cfg.DataDir, "nats")),
 	}
 	if c.Lineage != nil {
 		// Step latencies are observed on their way to the lineage writer.

@@ -18,8 +18,9 @@
 //	factflow_route_messages_total{route,status}  counter: received, completed, failed, retried, dead_lettered, skipped, duplicates, emitted
 //	factflow_route_latency_seconds{route}        histogram: one observation per adapter step of a message (from lineage rows)
 //	factflow_queue_inflight{route}               gauge: messages being handled now
-//	factflow_dlq_depth                           gauge: rows in the dead-letter store
-//	factflow_breaker_state{route}                gauge: 0 closed, 1 half-open, 2 open; always 0 until circuit breakers exist
+//	factflow_dlq_depth                           gauge: pending (not requeued) rows in the dead-letter store
+//	factflow_breaker_state{execution,route,adapter} gauge: 0 closed, 1 half-open, 2 open (routes with circuit_breaker only)
+//	factflow_route_concurrency_limit{execution,route} gauge: adaptive concurrency limit (routes with backpressure only)
 //	factflow_lineage_flush_seconds               gauge: duration of the lineage writer's last flush
 //	factflow_executions{status}                  gauge: executions in the database by status
 //	factflow_http_requests_total{operation,status} counter

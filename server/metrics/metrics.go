@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -155,10 +156,13 @@ var (
 	inflightDesc = prometheus.NewDesc("factflow_queue_inflight",
 		"Messages of a route being handled now.", []string{"route"}, nil)
 	breakerDesc = prometheus.NewDesc("factflow_breaker_state",
-		"Circuit breaker of a route: 0 closed, 1 half-open, 2 open. Always 0 until breakers exist.",
-		[]string{"route"}, nil)
+		"Circuit breaker of an adapter step of a route in a running execution: 0 closed, 1 half-open, 2 open (routes with circuit_breaker only).",
+		[]string{"execution", "route", "adapter"}, nil)
+	concurrencyLimitDesc = prometheus.NewDesc("factflow_route_concurrency_limit",
+		"Adaptive concurrency limit of a route in a running execution (routes with backpressure.target_latency only).",
+		[]string{"execution", "route"}, nil)
 	dlqDesc = prometheus.NewDesc("factflow_dlq_depth",
-		"Dead letters in the store.", nil, nil)
+		"Dead letters in the store not requeued yet.", nil, nil)
 	executionsDesc = prometheus.NewDesc("factflow_executions",
 		"Executions in the database by status.", []string{"status"}, nil)
 )
@@ -184,6 +188,7 @@ func (c *routeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- routeMessagesDesc
 	ch <- inflightDesc
 	ch <- breakerDesc
+	ch <- concurrencyLimitDesc
 }
 
 func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -193,6 +198,8 @@ func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
 		totals[r] = s
 	}
 	inflight := map[string]int64{}
+	var limits []prometheus.Metric
+	var breakers []prometheus.Metric
 	// Read under c.mu so that no older list of running executions can
 	// bring back one that was folded and forgotten meanwhile.
 	running := map[string]bool{}
@@ -212,6 +219,11 @@ func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
 			totals[rs.Route] = totals[rs.Route].Plus(rs)
 			if running[ex.ID] {
 				inflight[rs.Route] += rs.InFlight
+				if rs.ConcurrencyLimit > 0 {
+					limits = append(limits, prometheus.MustNewConstMetric(concurrencyLimitDesc,
+						prometheus.GaugeValue, float64(rs.ConcurrencyLimit), ex.ID, rs.Route))
+				}
+				breakers = append(breakers, breakerMetrics(ex.ID, rs)...)
 			}
 		}
 	}
@@ -229,10 +241,41 @@ func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(routeMessagesDesc, prometheus.CounterValue, float64(v.n), r, v.status)
 		}
 	}
+	for _, l := range limits {
+		ch <- l
+	}
+	for _, b := range breakers {
+		ch <- b
+	}
 	for r, n := range inflight {
 		ch <- prometheus.MustNewConstMetric(inflightDesc, prometheus.GaugeValue, float64(n), r)
-		ch <- prometheus.MustNewConstMetric(breakerDesc, prometheus.GaugeValue, 0, r)
 	}
+}
+
+// breakerMetrics are the breaker gauges of one route of a running
+// execution. The adapter label is the step's name; a name used twice in
+// the route gets its step index, so no two series collide.
+func breakerMetrics(execution string, rs orchestrator.RouteStats) []prometheus.Metric {
+	names := make(map[string]int, len(rs.Breakers))
+	for _, b := range rs.Breakers {
+		names[b.Stage]++
+	}
+	out := make([]prometheus.Metric, 0, len(rs.Breakers))
+	for _, b := range rs.Breakers {
+		adapter := b.Stage
+		if names[adapter] > 1 {
+			adapter = fmt.Sprintf("%s#%d", adapter, b.Index)
+		}
+		var v float64
+		switch b.State {
+		case orchestrator.BreakerHalfOpen:
+			v = 1
+		case orchestrator.BreakerOpen:
+			v = 2
+		}
+		out = append(out, prometheus.MustNewConstMetric(breakerDesc, prometheus.GaugeValue, v, execution, rs.Route, adapter))
+	}
+	return out
 }
 
 // observe tracks an execution that starts and folds one that ended.
@@ -337,7 +380,8 @@ func (c *dbCollector) refresh() {
 	defer cancel()
 	pool := c.db.Pool()
 	var dlq int64
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters`).Scan(&dlq); err != nil {
+	// Requeued rows stay as records; only pending ones are depth.
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters WHERE requeued_at IS NULL`).Scan(&dlq); err != nil {
 		c.fail(err)
 		return
 	}

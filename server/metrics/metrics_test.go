@@ -149,8 +149,8 @@ func TestDatabaseGaugesAreCached(t *testing.T) {
 	page, err := db.Executions().List(ctx, store.ExecutionFilter{Limit: 1})
 	require.NoError(t, err)
 	require.NotEmpty(t, page.Items)
-	require.NoError(t, db.DeadLetters().Insert(ctx, &store.DeadLetter{ExecutionID: page.Items[0].ID,
-		Route: "only", Queue: "m.only", Payload: []byte(`{}`), Reason: "test"}))
+	dl := &store.DeadLetter{ExecutionID: page.Items[0].ID, Route: "only", Queue: "m.only", Payload: []byte(`{}`), Reason: "test"}
+	require.NoError(t, db.DeadLetters().Insert(ctx, dl))
 	require.Zero(t, depth(), "within the TTL the cached depth is served")
 
 	fresh, err := metrics.New(metrics.Options{Manager: s.Container.Manager, DB: db})
@@ -166,6 +166,19 @@ func TestDatabaseGaugesAreCached(t *testing.T) {
 		}
 	}
 	require.True(t, found)
+
+	// A requeued dead letter stays in the store but is no longer depth.
+	require.NoError(t, db.DeadLetters().MarkRequeued(ctx, dl.ID, "0190c3a8-7d2e-7000-8000-00000000000a", time.Now()))
+	after, err := metrics.New(metrics.Options{Manager: s.Container.Manager, DB: db})
+	require.NoError(t, err)
+	t.Cleanup(after.Close)
+	families, err = after.Registry().Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == "factflow_dlq_depth" {
+			require.Zero(t, f.GetMetric()[0].GetGauge().GetValue(), "requeued rows are not pending")
+		}
+	}
 }
 
 type recordingSink struct {

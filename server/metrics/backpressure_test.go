@@ -1,0 +1,65 @@
+package metrics_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/factflow/factflow/server/api"
+	"github.com/factflow/factflow/server/metrics"
+)
+
+// The message waits for a far retry, so the execution keeps running.
+const throttledPipeline = `version: "1.0"
+routes:
+  call:
+    inbound: { queue: m.bp, concurrency: 3 }
+    backpressure: { target_latency: 1s }
+    error_handling: { max_retries: 1000, retry_delay: 5m, backoff: fixed }
+    adapters:
+      - type: fail
+        config: { mode: always }
+    outbound: [ { queue: m.plain } ]
+  plain:
+    inbound: { queue: m.plain }
+    adapters: [ { type: noop } ]
+init_message: { route: call, payload: { n: 1 } }
+`
+
+func TestConcurrencyLimitOfRunningExecutions(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	m, err := metrics.New(metrics.Options{Manager: s.Container.Manager})
+	require.NoError(t, err)
+	t.Cleanup(m.Close)
+	post(t, s.URL+"/api/v1/configs", api.ConfigCreate{Name: "throttled", ConfigYAML: throttledPipeline}, nil)
+	var ex api.Execution
+	post(t, s.URL+"/api/v1/configs/throttled/run", map[string]any{}, &ex)
+
+	// Only the route with backpressure has a limit; it starts at its
+	// inbound concurrency.
+	want := fmt.Sprintf(`
+# HELP factflow_route_concurrency_limit Adaptive concurrency limit of a route in a running execution (routes with backpressure.target_latency only).
+# TYPE factflow_route_concurrency_limit gauge
+factflow_route_concurrency_limit{execution=%q,route="call"} 3
+`, ex.ID)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "factflow_route_concurrency_limit")
+		if err == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "concurrency limit gauge: %v", err)
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	post(t, s.URL+"/api/v1/executions/"+ex.ID+"/cancel", nil, nil)
+	require.Eventually(t, func() bool {
+		n, err := testutil.GatherAndCount(m.Registry(), "factflow_route_concurrency_limit")
+		return err == nil && n == 0
+	}, time.Minute, 20*time.Millisecond, "an execution that ended has no limit to show")
+}
