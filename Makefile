@@ -15,7 +15,7 @@ TEST_SERVICES ?= postgres nats rabbitmq artemis activemq pulsar
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run run-once test test-go test-fuzz bench bench-brokers bench-server bench-lineage update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
+.PHONY: all build run run-once test test-go test-fuzz bench bench-brokers bench-server bench-lineage bench-reliability update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
 
 all: build
 
@@ -82,6 +82,12 @@ bench-server: build services-up
 # Lineage explorer queries on a million rows (p50/p95/p99 per query).
 bench-lineage: services-up
 	eval "$$($(SERVICES) env)"; $(GO) run ./bench/lineage $(BENCH_LINEAGE_FLAGS)
+
+# Throughput with 1 % poison (dead-lettered) and 1 % retried messages against
+# none, and SIGTERM to exit of `factflow serve` under load (bench/RESULTS.md,
+# Reliability).
+bench-reliability: build services-up
+	eval "$$($(SERVICES) env)"; $(GO) run ./bench/reliability -bin $(BIN) $(BENCH_RELIABILITY_FLAGS)
 
 # The AMQP provider's contract suite against RabbitMQ alone (restarts the node).
 test-rabbitmq:

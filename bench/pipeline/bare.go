@@ -192,7 +192,7 @@ func (b bareRun) run(ctx context.Context) (*recorder, error) {
 		return nil, err
 	}
 	sinkCtx, err := sinkCons.Consume(func(m jetstream.Msg) {
-		rec.arrive(bornOf(m.Data()))
+		rec.Arrive(bornOf(m.Data()))
 		_ = m.Ack()
 	}, pullOpts...)
 	if err != nil {
@@ -252,7 +252,7 @@ func (b bareRun) run(ctx context.Context) (*recorder, error) {
 		return nil, err
 	}
 	start := time.Now()
-	rec.begin(start)
+	rec.Begin(start)
 	var interval time.Duration
 	if b.rate > 0 {
 		interval = time.Duration(float64(time.Second) / b.rate)

@@ -111,7 +111,7 @@ func (b bareAMQP) run(ctx context.Context, s runSpec) (*recorder, engineOutcome,
 	}
 	wg.Go(func() {
 		for d := range sinkIn {
-			rec.arrive(bornOf(d.Body))
+			rec.Arrive(bornOf(d.Body))
 			if err := d.Ack(false); err != nil {
 				rec.clientErrors.Add(1)
 			}
@@ -172,7 +172,7 @@ func (b bareAMQP) run(ctx context.Context, s runSpec) (*recorder, engineOutcome,
 		}
 	})
 	start := time.Now()
-	rec.begin(start)
+	rec.Begin(start)
 	var pubErr error
 	for i := range s.n {
 		if !sleepUntil(ctx, dueAt(start, i, s.rate)) {

@@ -137,7 +137,7 @@ func (b *barePulsar) run(ctx context.Context, s runSpec) (*recorder, engineOutco
 				}
 				return
 			}
-			rec.arrive(bornOf(m.Payload()))
+			rec.Arrive(bornOf(m.Payload()))
 			if err := sink.Ack(m); err != nil {
 				rec.clientErrors.Add(1)
 			}
@@ -190,7 +190,7 @@ func (b *barePulsar) run(ctx context.Context, s runSpec) (*recorder, engineOutco
 	var mu sync.Mutex
 	var sendErr error
 	start := time.Now()
-	rec.begin(start)
+	rec.Begin(start)
 	for i := range s.n {
 		if !sleepUntil(ctx, dueAt(start, i, s.rate)) {
 			break

@@ -132,7 +132,7 @@ func (b *bareSTOMP) run(ctx context.Context, s runSpec) (*recorder, engineOutcom
 				}
 				return
 			}
-			rec.arrive(bornOf(m.Body))
+			rec.Arrive(bornOf(m.Body))
 			if err := sinkConn.Ack(m); err != nil {
 				b.clientError(ctx, rec, "sink ack", err)
 			}
@@ -180,7 +180,7 @@ func (b *bareSTOMP) run(ctx context.Context, s runSpec) (*recorder, engineOutcom
 		}
 	}
 	start := time.Now()
-	rec.begin(start)
+	rec.Begin(start)
 	var next atomic.Int64
 	errs := make([]error, senders)
 	var prodWG sync.WaitGroup

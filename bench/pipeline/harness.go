@@ -125,7 +125,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 				return err
 			}
 			defer func() {
-				if err := e.stop(context.WithoutCancel(ctx)); err != nil {
+				if err := e.Stop(context.WithoutCancel(ctx)); err != nil {
 					fmt.Fprintln(stderr, "stopping engine:", err)
 				}
 			}()
@@ -181,7 +181,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	pprof.StopCPUProfile()
 
-	csvPath, err := writeCSV(cfg.OutDir, env.started, results)
+	csvPath, err := writeCSV(cfg.OutDir, env.Started, results)
 	if err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (h *harness) startRunner(ctx context.Context, root, dbURL, broker, kind str
 		}
 		h.runners[v] = engineRunner{e: e, tuning: tuningFor(h.cfg.Concurrency)}
 		return func() {
-			if err := e.stop(context.WithoutCancel(ctx)); err != nil {
+			if err := e.Stop(context.WithoutCancel(ctx)); err != nil {
 				fmt.Fprintf(h.log, "stopping the engine on %s: %v\n", broker, err)
 			}
 		}, nil

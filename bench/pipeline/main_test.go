@@ -141,17 +141,17 @@ func TestExpandAllBrokers(t *testing.T) {
 
 func TestRecorderCountsDuplicatesAndCloses(t *testing.T) {
 	r := newRecorder(2)
-	r.begin(time.Now())
+	r.Begin(time.Now())
 	born := time.Now().UnixNano()
-	r.arrive(born)
+	r.Arrive(born)
 	select {
 	case <-r.done:
 		t.Fatal("done after 1 of 2 arrivals")
 	default:
 	}
-	r.arrive(born)
+	r.Arrive(born)
 	<-r.done
-	r.arrive(born)
+	r.Arrive(born)
 	require.Equal(t, int64(1), r.extra.Load())
 	require.Len(t, r.latencies(), 2)
 	require.Positive(t, r.elapsed())

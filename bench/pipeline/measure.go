@@ -29,11 +29,11 @@ func newRecorder(n int) *recorder {
 	return &recorder{n: n, lat: make([]int64, n), done: make(chan struct{})}
 }
 
-// begin marks when the first message was generated (first call wins).
-func (r *recorder) begin(t time.Time) { r.start.CompareAndSwap(0, t.UnixNano()) }
+// Begin marks when the first message was generated (first call wins).
+func (r *recorder) Begin(t time.Time) { r.start.CompareAndSwap(0, t.UnixNano()) }
 
-// arrive records one message born at bornNs (unix ns).
-func (r *recorder) arrive(bornNs int64) {
+// Arrive records one message born at bornNs (unix ns).
+func (r *recorder) Arrive(bornNs int64) {
 	now := time.Now().UnixNano()
 	i := r.count.Add(1)
 	if i > int64(r.n) {

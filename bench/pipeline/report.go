@@ -1,14 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -19,68 +13,23 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/factflow/factflow/bench/internal/benchcsv"
+	"github.com/factflow/factflow/bench/internal/benchenv"
 	"github.com/factflow/factflow/bench/internal/hostload"
 )
 
 // environment describes the machine and build a run measured.
-type environment struct {
-	started  time.Time
-	cpuModel string
-	cores    int
-	memory   string
-	goVer    string
-	commit   string
-	load     string
-}
+type environment struct{ benchenv.Env }
 
-func describeEnvironment() environment {
-	env := environment{
-		started:  time.Now(),
-		cpuModel: "unknown",
-		cores:    runtime.NumCPU(),
-		memory:   "unknown",
-		goVer:    runtime.Version(),
-		commit:   "unknown",
-	}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				env.cpuModel = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-				env.memory = fmt.Sprintf("%.1f GiB", kb/(1<<20))
-			}
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
-		env.commit = strings.TrimSpace(string(out))
-		if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-			env.commit += " (with uncommitted changes)"
-		}
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		env.load = strings.Join(strings.Fields(string(b))[:3], " ")
-	}
-	return env
-}
+func describeEnvironment() environment { return environment{benchenv.Describe(false)} }
 
 func printHeader(w io.Writer, env environment, cfg config) {
 	t := tuningFor(cfg.Concurrency)
-	fmt.Fprintf(w, "Factflow pipeline benchmark, %s\n", env.started.Format(time.RFC3339))
+	fmt.Fprintf(w, "Factflow pipeline benchmark, %s\n", env.Started.Format(time.RFC3339))
 	fmt.Fprintf(w, "machine   %s, %d cores (GOMAXPROCS %d), %s; load average %s\n",
-		env.cpuModel, env.cores, runtime.GOMAXPROCS(0), env.memory, env.load)
+		env.CPUModel, env.Cores, runtime.GOMAXPROCS(0), env.Memory, env.Load)
 	fmt.Fprintf(w, "software  %s, nats-server %s (embedded, file store), nats.go %s, commit %s\n",
-		env.goVer, server.VERSION, nats.Version, env.commit)
+		env.GoVersion, server.VERSION, nats.Version, env.Commit)
 	fmt.Fprintf(w, "method    %d throughput rounds × N=%d (after a discarded warm-up: %t), %d paced rounds × %d msgs at %.0f msg/s;\n",
 		cfg.Rounds, cfg.N, cfg.Warmup, cfg.PacedRounds, cfg.PacedN, cfg.Rate)
 	fmt.Fprintf(w, "          variants alternate, order rotated each round; ~%d B messages; counted at the sink\n", cfg.Size)
@@ -276,20 +225,12 @@ func notes(rounds []result) string {
 }
 
 func writeCSV(dir string, started time.Time, results []result) (string, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("creating %s: %w", dir, err)
-	}
-	path := filepath.Join(dir, "pipeline-"+started.Format("20060102-150405")+".csv")
-	f, err := os.Create(path)
-	if err != nil {
-		return "", fmt.Errorf("creating %s: %w", path, err)
-	}
-	w := csv.NewWriter(f)
-	_ = w.Write([]string{"round", "mode", "variant", "n", "elapsed_s", "msgs_per_s", "p50_ms", "p99_ms", "max_ms",
+	var rows [][]string
+	rows = append(rows, []string{"round", "mode", "variant", "n", "elapsed_s", "msgs_per_s", "p50_ms", "p99_ms", "max_ms",
 		"cpu_s", "cpu_us_per_msg", "db_cpu_s", "db_cpu_us_per_msg", "broker_cpu_s", "broker_cpu_us_per_msg", "machine_busy", "machine_steal", "load1", "duplicates", "client_errors",
 		"wall_s", "lineage_written", "lineage_dropped", "lineage_flush_tail_ms"})
 	for _, r := range results {
-		_ = w.Write([]string{
+		rows = append(rows, []string{
 			strconv.Itoa(r.Round), r.Mode, r.Variant, strconv.Itoa(r.N),
 			fmt.Sprintf("%.4f", r.Elapsed.Seconds()), fmt.Sprintf("%.1f", r.Rate),
 			ms(r.P50), ms(r.P99), ms(r.Max),
@@ -302,15 +243,7 @@ func writeCSV(dir string, started time.Time, results []result) (string, error) {
 			strconv.FormatInt(r.LineageDropped, 10), ms(r.FlushTail),
 		})
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("writing %s: %w", path, err)
-	}
-	return path, nil
+	return benchcsv.Write(dir, "pipeline", started, rows)
 }
 
 // brokerAim is the engine's throughput target relative to its broker's

@@ -162,7 +162,7 @@ func (w wmRun) run(ctx context.Context, s runSpec) (*recorder, engineOutcome, er
 		return []*message.Message{message.NewMessage(watermill.NewUUID(), msg.Payload)}, nil
 	}
 	sink := func(msg *message.Message) error {
-		rec.arrive(bornOf(msg.Payload))
+		rec.Arrive(bornOf(msg.Payload))
 		return nil
 	}
 	// NATS spreads one handler's subscription over SubscribersCount
@@ -198,7 +198,7 @@ func (w wmRun) run(ctx context.Context, s runSpec) (*recorder, engineOutcome, er
 		senders = 1
 	}
 	start := time.Now()
-	rec.begin(start)
+	rec.Begin(start)
 	var next atomic.Int64
 	errs := make([]error, senders)
 	var wg sync.WaitGroup

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/factflow/factflow/bench/internal/hostload"
 	"github.com/factflow/factflow/bench/internal/scratchdb"
+	"github.com/factflow/factflow/bench/internal/serveproc"
 )
 
 // startResult is one start of the server, as written to the CSV.
@@ -93,7 +93,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 
 	h.bin = cfg.Bin
 	if h.bin == "" {
-		if h.bin, err = buildBinary(ctx, h.root, stderr); err != nil {
+		if h.bin, err = serveproc.BuildBinary(ctx, h.root, stderr); err != nil {
 			return err
 		}
 	} else if h.bin, err = filepath.Abs(h.bin); err != nil {
@@ -141,7 +141,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		}
 	}
 
-	csvPath, err := writeCSV(cfg.OutDir, env.started, starts, loads)
+	csvPath, err := writeCSV(cfg.OutDir, env.Started, starts, loads)
 	if err != nil {
 		return err
 	}
@@ -158,27 +158,6 @@ func (h *harness) cleanup() {
 	if err := os.RemoveAll(h.root); err != nil {
 		fmt.Fprintln(h.log, "removing the scratch directory:", err)
 	}
-}
-
-// buildBinary builds ./cmd/factflow of the module this runs in.
-func buildBinary(ctx context.Context, dir string, log io.Writer) (string, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("no go command to build factflow with (or pass -bin): %w", err)
-	}
-	out, err := exec.CommandContext(ctx, goBin, "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("run inside the factflow module, or pass -bin (go env GOMOD: %q, %v)", gomod, err)
-	}
-	bin := filepath.Join(dir, "factflow")
-	fmt.Fprintf(log, "building %s\n", bin)
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/factflow")
-	cmd.Dir = filepath.Dir(gomod)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/factflow: %w\n%s", err, b)
-	}
-	return bin, nil
 }
 
 // rotate starts the order at a different element each round, so no mode
@@ -290,14 +269,14 @@ func (h *harness) startOnce(ctx context.Context, round int, mode, dataDir string
 	select {
 	case <-ctx.Done():
 		return res, ctx.Err()
-	case <-s.exited:
-		return res, fmt.Errorf("the server exited while idle (%v)%s", s.waitErr, s.logTail())
+	case <-s.Exited():
+		return res, fmt.Errorf("the server exited while idle (%v)%s", s.WaitErr(), s.LogTail())
 	case <-time.After(h.cfg.Idle):
 	}
-	if res.Server, err = processMemory(s.pid); err != nil {
+	if res.Server, err = processMemory(s.Pid()); err != nil {
 		return res, err
 	}
-	pg := descendants(s.pid)
+	pg := descendants(s.Pid())
 	if cluster != "" {
 		pg = append(pg, clusterProcesses(cluster)...)
 	} else {
@@ -349,7 +328,7 @@ func (h *harness) loadPhase(ctx context.Context) ([]loadResult, memory, error) {
 	}
 	defer func() {
 		if st := s.stop(h.cfg.StopTimeout); st.Killed || st.ExitCode != 0 {
-			fmt.Fprintf(h.log, "the load server stopped badly: killed %t, exit %d%s\n", st.Killed, st.ExitCode, s.logTail())
+			fmt.Fprintf(h.log, "the load server stopped badly: killed %t, exit %d%s\n", st.Killed, st.ExitCode, s.LogTail())
 		}
 	}()
 	if _, _, err := s.waitHealthy(ctx, h.cfg.StartTimeout); err != nil {
@@ -358,7 +337,7 @@ func (h *harness) loadPhase(ctx context.Context) ([]loadResult, memory, error) {
 	base, _, _, _ := s.info()
 	id, err := prepareExecution(ctx, base, "bench-server-"+randomHex(6))
 	if err != nil {
-		return nil, memory{}, fmt.Errorf("%w%s", err, s.logTail())
+		return nil, memory{}, fmt.Errorf("%w%s", err, s.LogTail())
 	}
 	bare, err := startBareServer(ctx, h.extURL)
 	if err != nil {
@@ -379,7 +358,7 @@ func (h *harness) loadPhase(ctx context.Context) ([]loadResult, memory, error) {
 
 	var results []loadResult
 	one := func(round int, v string, d time.Duration) error {
-		r, err := h.loadOnce(ctx, round, v, targets[v], s.pid, d)
+		r, err := h.loadOnce(ctx, round, v, targets[v], s.Pid(), d)
 		if err != nil {
 			return fmt.Errorf("requests, round %d, %s: %w", round, v, err)
 		}
@@ -400,7 +379,7 @@ func (h *harness) loadPhase(ctx context.Context) ([]loadResult, memory, error) {
 			}
 		}
 	}
-	after, err := processMemory(s.pid)
+	after, err := processMemory(s.Pid())
 	if err != nil {
 		return nil, memory{}, err
 	}

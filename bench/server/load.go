@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/factflow/factflow/bench/internal/serveproc"
 	"github.com/factflow/factflow/store"
 )
 
@@ -37,65 +38,23 @@ init_message:
     urls: [ { url: "https://x.test/1" }, { url: "https://x.test/2" }, { url: "https://x.test/3" } ]
 `
 
-// apiClient speaks the few API calls the setup needs.
-type apiClient struct {
-	base string
-	http *http.Client
-}
-
-func (c apiClient) do(ctx context.Context, method, path string, body any, want int, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: HTTP %d (want %d): %s", method, path, resp.StatusCode, want, bytes.TrimSpace(b))
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
-		}
-	}
-	return nil
-}
-
 // prepareExecution stores the bench pipeline, runs it and waits until it
 // has completed; it returns the execution's id.
 func prepareExecution(ctx context.Context, base, name string) (string, error) {
-	c := apiClient{base: base, http: &http.Client{Timeout: 30 * time.Second}}
-	defer c.http.CloseIdleConnections()
+	c := serveproc.Client{Base: base, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	defer c.HTTP.CloseIdleConnections()
 	create := map[string]any{"name": name, "config_yaml": benchPipeline, "description": "bench/server"}
-	if err := c.do(ctx, http.MethodPost, "/api/v1/configs", create, http.StatusCreated, nil); err != nil {
+	if err := c.Do(ctx, http.MethodPost, "/api/v1/configs", create, http.StatusCreated, nil); err != nil {
 		return "", fmt.Errorf("creating the config: %w", err)
 	}
 	var ex store.Execution
-	if err := c.do(ctx, http.MethodPost, "/api/v1/configs/"+url.PathEscape(name)+"/run", map[string]any{}, http.StatusCreated, &ex); err != nil {
+	if err := c.Do(ctx, http.MethodPost, "/api/v1/configs/"+url.PathEscape(name)+"/run", map[string]any{}, http.StatusCreated, &ex); err != nil {
 		return "", fmt.Errorf("running the config: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for {
-		if err := c.do(ctx, http.MethodGet, "/api/v1/executions/"+ex.ID, nil, http.StatusOK, &ex); err != nil {
+		if err := c.Do(ctx, http.MethodGet, "/api/v1/executions/"+ex.ID, nil, http.StatusOK, &ex); err != nil {
 			return "", err
 		}
 		switch ex.Status {
@@ -322,7 +281,7 @@ func (l *loader) get(ctx context.Context) (int64, error) {
 func sameExecution(ctx context.Context, apiURL, bareURL string) error {
 	fetch := func(u string) (map[string]any, error) {
 		var m map[string]any
-		err := apiClient{base: u, http: http.DefaultClient}.do(ctx, http.MethodGet, "", nil, http.StatusOK, &m)
+		err := serveproc.Client{Base: u, HTTP: http.DefaultClient}.Do(ctx, http.MethodGet, "", nil, http.StatusOK, &m)
 		return m, err
 	}
 	a, err := fetch(apiURL)

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -16,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/factflow/factflow/bench/internal/benchcsv"
+	"github.com/factflow/factflow/bench/internal/benchenv"
 	"github.com/factflow/factflow/bench/internal/hostload"
 )
 
@@ -27,77 +24,34 @@ const (
 
 // environment describes the machine and build a run measured.
 type environment struct {
-	started    time.Time
-	cpuModel   string
-	cores      int
-	memory     string
+	benchenv.Env
 	kernel     string
-	goVer      string
-	commit     string
-	load       string
 	bin        string
 	binSize    int64
 	externalPG string
 }
 
 func describeEnvironment(bin string) environment {
-	env := environment{
-		started:  time.Now(),
-		cpuModel: "unknown",
-		cores:    runtime.NumCPU(),
-		memory:   "unknown",
-		kernel:   "unknown",
-		goVer:    runtime.Version(),
-		commit:   "unknown",
-		bin:      bin,
-	}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				env.cpuModel = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				env.memory = fmt.Sprintf("%.1f GiB", float64(parseKB(rest))/(1<<30))
-			}
-		}
-	}
+	// New files count too: a binary built from the tree includes them.
+	env := environment{Env: benchenv.Describe(true), kernel: "unknown", bin: bin}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		env.kernel = strings.TrimSpace(string(b))
 	}
 	if st, err := os.Stat(bin); err == nil {
 		env.binSize = st.Size()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
-		env.commit = strings.TrimSpace(string(out))
-		// New files count too: a binary built from the tree includes them.
-		if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain").Output(); err == nil && len(st) > 0 {
-			env.commit += " (with uncommitted changes)"
-		}
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		env.load = strings.Join(strings.Fields(string(b))[:3], " ")
-	}
 	return env
 }
 
 func printHeader(w io.Writer, env environment, cfg config) {
-	fmt.Fprintf(w, "Factflow server benchmark, %s\n", env.started.Format(time.RFC3339))
+	fmt.Fprintf(w, "Factflow server benchmark, %s\n", env.Started.Format(time.RFC3339))
 	fmt.Fprintf(w, "machine   %s, %d cores (GOMAXPROCS %d), %s, Linux %s; load average %s\n",
-		env.cpuModel, env.cores, runtime.GOMAXPROCS(0), env.memory, env.kernel, env.load)
+		env.CPUModel, env.Cores, runtime.GOMAXPROCS(0), env.Memory, env.kernel, env.Load)
 	ext := ""
 	if env.externalPG != "" {
 		ext = ", external PostgreSQL " + env.externalPG + " (same machine)"
 	}
-	fmt.Fprintf(w, "software  %s, factflow binary %.1f MB, commit %s%s\n", env.goVer, float64(env.binSize)/1e6, env.commit, ext)
+	fmt.Fprintf(w, "software  %s, factflow binary %.1f MB, commit %s%s\n", env.GoVersion, float64(env.binSize)/1e6, env.Commit, ext)
 	fmt.Fprintf(w, "method    starts: %d rounds per mode after one discarded start each, modes %s alternating (order rotated);\n",
 		cfg.Rounds, strings.Join(cfg.Modes, ", "))
 	fmt.Fprintf(w, "          timed from exec to the first 200 \"healthy\" health answer; memory read after %s idle\n", cfg.Idle)
@@ -343,20 +297,11 @@ var csvHeader = []string{"kind", "round", "mode", "healthy_s", "serving_s", "sto
 	"machine_busy", "machine_steal", "load1"}
 
 func writeCSV(dir string, started time.Time, starts []startResult, loads []loadResult) (string, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("creating %s: %w", dir, err)
-	}
-	path := filepath.Join(dir, "server-"+started.Format("20060102-150405")+".csv")
-	f, err := os.Create(path)
-	if err != nil {
-		return "", fmt.Errorf("creating %s: %w", path, err)
-	}
-	w := csv.NewWriter(f)
-	_ = w.Write(csvHeader)
+	rows := [][]string{csvHeader}
 	kib := func(b int64) string { return strconv.FormatInt(b>>10, 10) }
 	f3 := func(v float64) string { return fmt.Sprintf("%.3f", v) }
 	for _, r := range starts {
-		_ = w.Write([]string{"start", strconv.Itoa(r.Round), r.Mode,
+		rows = append(rows, []string{"start", strconv.Itoa(r.Round), r.Mode,
 			fmt.Sprintf("%.4f", r.Healthy.Seconds()), fmt.Sprintf("%.4f", r.Serving.Seconds()), fmt.Sprintf("%.4f", r.Stop.Took.Seconds()),
 			strconv.FormatBool(r.Stop.Killed), strconv.Itoa(r.Stop.ExitCode), strconv.FormatBool(r.StrayPostmaster),
 			kib(r.Server.RSS), kib(r.Server.HWM), kib(r.Server.PSS), strconv.Itoa(r.PG.Procs), kib(r.PG.RSS), kib(r.PG.PSS),
@@ -364,7 +309,7 @@ func writeCSV(dir string, started time.Time, starts []startResult, loads []loadR
 			f3(r.Busy), f3(r.Steal), fmt.Sprintf("%.2f", r.Load1)})
 	}
 	for _, r := range loads {
-		_ = w.Write([]string{"requests", strconv.Itoa(r.Round), r.Variant,
+		rows = append(rows, []string{"requests", strconv.Itoa(r.Round), r.Variant,
 			"", "", "", "", "", "", "", "", "", "", "", "",
 			strconv.FormatInt(r.Requests, 10), strconv.FormatInt(r.Errors, 10), fmt.Sprintf("%.4f", r.Elapsed.Seconds()),
 			fmt.Sprintf("%.1f", r.Rate), ms(r.P50), ms(r.P99), ms(r.Max), strconv.FormatInt(r.Bytes, 10),
@@ -372,13 +317,5 @@ func writeCSV(dir string, started time.Time, starts []startResult, loads []loadR
 			fmt.Sprintf("%.1f", perReq(r.DBCPU, r.Requests)),
 			f3(r.Busy), f3(r.Steal), fmt.Sprintf("%.2f", r.Load1)})
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("writing %s: %w", path, err)
-	}
-	return path, nil
+	return benchcsv.Write(dir, "server", started, rows)
 }

@@ -1,6 +1,7 @@
 // Package benchflag holds the flag conventions of the benchmark harnesses:
-// no stray arguments, and a -quick preset that replaces the defaults while
-// flags given explicitly still win.
+// no stray arguments, a -quick preset that replaces the defaults while
+// flags given explicitly still win, and the main function that parses
+// them and runs a harness until it ends or a signal stops it.
 package benchflag
 
 import (
