@@ -416,3 +416,38 @@ func TestExecutionsCreateIdempotentConcurrently(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, page.Total)
 }
+
+// TestInstanceLeaseIsTakenBack cuts the lease's connection (as a database
+// restart would): the live process takes its lease back, so recovery by
+// another process still leaves its executions alone.
+func TestInstanceLeaseIsTakenBack(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	ctx := testCtx(t)
+	inst, err := db.RegisterInstance(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = inst.Close(context.Background()) })
+	e := &store.Execution{OwnerID: inst.ID}
+	require.NoError(t, db.Executions().Create(ctx, e))
+	_, err = db.Executions().SetStatus(ctx, e.ID, store.StatusRunning, "setup", nil)
+	require.NoError(t, err)
+
+	var cut int
+	require.NoError(t, db.Pool().QueryRow(ctx, `
+		SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+		WHERE locktype = 'advisory' AND classid::bigint = $1
+		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+		int64(0x66665f6f)).Scan(&cut))
+	require.Equal(t, 1, cut, "the lease's connection")
+	require.Eventually(t, func() bool { return inst.Retaken() == 1 }, 30*time.Second, 50*time.Millisecond)
+
+	other, err := db.RegisterInstance(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	rec, err := db.Executions().RecoverOrphans(ctx, other.ID)
+	require.NoError(t, err)
+	require.Empty(t, rec.Interrupted, "the owner lives and holds its lease again")
+	got, err := db.Executions().Get(ctx, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.StatusRunning, got.Status)
+}

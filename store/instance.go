@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -17,10 +21,24 @@ const instanceLockSpace int32 = 0x66665f6f // "ff_o"
 // connection and with it the lock, which is how other processes tell a
 // live owner from a dead one. It is the seed of execution ownership across
 // replicas.
+//
+// A database restart or a cut connection drops the lock too, although the
+// process lives on; a watcher notices and takes the lease again as soon as
+// the database answers, so the window in which another process could take
+// this one's executions over lasts only as long as the outage.
 type Instance struct {
-	ID   string
-	conn *pgx.Conn
+	ID string
+	db *DB
+
+	mu      sync.Mutex
+	conn    *pgx.Conn // nil while the lease is lost
+	retaken atomic.Int64
+	stop    context.CancelFunc
+	done    chan struct{}
 }
+
+// leaseCheckEvery is how often the lease's connection is checked.
+const leaseCheckEvery = 2 * time.Second
 
 // RegisterInstance takes a new instance lease.
 func (db *DB) RegisterInstance(ctx context.Context) (*Instance, error) {
@@ -28,26 +46,97 @@ func (db *DB) RegisterInstance(ctx context.Context) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := db.pool.Acquire(ctx)
+	i := &Instance{ID: id, db: db, done: make(chan struct{})}
+	conn, err := i.take(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	i.conn = conn
+	wctx, stop := context.WithCancel(context.Background())
+	i.stop = stop
+	go i.watch(wctx)
+	return i, nil
+}
+
+// take opens a dedicated connection and takes the lease's lock on it:
+// waiting for it at registration, trying once when taking it back (a
+// recovering process may hold it for the length of its transaction).
+func (i *Instance) take(ctx context.Context, wait bool) (*pgx.Conn, error) {
+	pc, err := i.db.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("acquiring a connection for the instance lease: %w", err)
 	}
 	// The lease lives on its own connection, outside the pool, so no pooled
 	// query can ever release it.
 	conn := pc.Hijack()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, instanceLockSpace, id); err != nil {
+	q := `SELECT pg_try_advisory_lock($1, hashtext($2))`
+	if wait {
+		q = `SELECT pg_advisory_lock($1, hashtext($2)) IS NULL`
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, q, instanceLockSpace, i.ID).Scan(&got); err != nil || (!wait && !got) {
 		_ = conn.Close(context.WithoutCancel(ctx))
+		if err == nil {
+			err = errors.New("the lock is held elsewhere for now")
+		}
 		return nil, fmt.Errorf("taking the instance lease: %w", err)
 	}
-	return &Instance{ID: id, conn: conn}, nil
+	return conn, nil
 }
+
+// watch checks the lease's connection and takes the lease back when it
+// was lost, until stopped.
+func (i *Instance) watch(ctx context.Context) {
+	defer close(i.done)
+	t := time.NewTicker(leaseCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		i.mu.Lock()
+		if i.conn != nil {
+			pctx, cancel := context.WithTimeout(ctx, leaseCheckEvery)
+			err := i.conn.Ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				_ = i.conn.Close(context.WithoutCancel(ctx))
+				i.conn = nil
+			}
+		}
+		if i.conn == nil && ctx.Err() == nil {
+			tctx, cancel := context.WithTimeout(ctx, leaseCheckEvery)
+			if conn, err := i.take(tctx, false); err == nil {
+				i.conn = conn
+				i.retaken.Add(1)
+			}
+			cancel()
+		}
+		i.mu.Unlock()
+	}
+}
+
+// Retaken counts the times the lease was lost and taken back.
+func (i *Instance) Retaken() int64 { return i.retaken.Load() }
 
 // Close gives the lease up. It cannot fail in a way that matters: a lock
 // that cannot be released explicitly (the connection is already gone, or
 // the database is unreachable) goes with its session when the connection
 // closes.
 func (i *Instance) Close(ctx context.Context) error {
-	if i == nil || i.conn == nil {
+	if i == nil {
+		return nil
+	}
+	if i.stop != nil {
+		i.stop()
+		<-i.done
+		i.stop = nil
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.conn == nil {
 		return nil
 	}
 	// Unlock explicitly: the server releases a closed session's locks only
