@@ -141,7 +141,7 @@ func (a *API) streamEvents(ctx context.Context, s *eventStream, rec *store.Execu
 			return false
 		}
 		switch ev.Type {
-		case store.EventStatus, store.EventProgress, store.EventDeadLetter, store.EventStage:
+		case store.EventStatus, store.EventProgress, store.EventDeadLetter, store.EventStage, store.EventBreaker:
 			return true
 		}
 		return false
