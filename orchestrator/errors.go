@@ -24,6 +24,9 @@ var (
 	// failed one.
 	errCancelled = errors.New("execution cancelled")
 	errShutdown  = errors.New("process shutting down")
+	// errTakenOver stops an execution another process took over while this
+	// one had lost its lease: it goes on there, so nothing is recorded here.
+	errTakenOver = errors.New("execution taken over by another process")
 )
 
 // DuplicateStartError: a start carried an idempotency key already used

@@ -319,7 +319,7 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 		switch cause := ex.cause(); {
 		case errors.Is(cause, errCancelled):
 			ex.finish(store.StatusCancelled, nil)
-		case errors.Is(cause, errShutdown):
+		case errors.Is(cause, errShutdown), errors.Is(cause, errTakenOver):
 			ex.finish(store.StatusInterrupted, nil)
 		default:
 			var ee *ExecutionError
@@ -398,6 +398,13 @@ func (ex *Execution) finish(status store.ExecutionStatus, failure *ExecutionErro
 		reason = failure.Error()
 		info = failure.info()
 		ex.result = failure
+	}
+	if errors.Is(ex.cause(), errTakenOver) {
+		// Its record belongs to the process that took it over.
+		ex.status.Store(status)
+		ex.result = errTakenOver
+		ex.log.Warn("execution stopped here: another process took it over while this one had lost its lease")
+		return
 	}
 	if info == nil {
 		info = map[string]any{}

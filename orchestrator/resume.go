@@ -70,6 +70,31 @@ func (m *Manager) ResumeInterrupted(ctx context.Context) ([]*Execution, error) {
 	return resumed, errors.Join(errs...)
 }
 
+// VerifyOwnership stops, here and without recording anything, the running
+// executions whose record names another owner: another process took them
+// over while this one had lost its lease (a database outage), and they go
+// on there. Call it when the lease was taken back.
+func (m *Manager) VerifyOwnership(ctx context.Context) error {
+	reader, ok := m.opts.Executions.(executionReader)
+	if !ok || m.opts.InstanceID == "" {
+		return nil
+	}
+	var errs []error
+	for _, ex := range m.Running() {
+		rec, err := reader.Get(ctx, ex.ID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading execution %s: %w", ex.ID, err))
+			continue
+		}
+		if rec.OwnerID != m.opts.InstanceID {
+			ex.log.Error("execution taken over by another process while this one had lost its lease; stopping it here",
+				"owner_id", rec.OwnerID, "status", rec.Status)
+			ex.stop(errTakenOver)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // interruptedClaimer is the part of the execution store restart recovery
 // needs.
 type interruptedClaimer interface {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/factflow/factflow/orchestrator"
+	"github.com/factflow/factflow/queue"
 	"github.com/factflow/factflow/store"
 	"github.com/factflow/factflow/store/storetest"
 )
@@ -212,4 +213,36 @@ func TestRequeueUnknownExecution(t *testing.T) {
 	e := newEnv(t)
 	_, err := e.m.RequeueDeadLetters(context.Background(), []*store.DeadLetter{{ID: "x", ExecutionID: "01a23000-0000-7000-8000-000000000000"}}, 0)
 	require.ErrorIs(t, err, orchestrator.ErrNotFound)
+}
+
+// TestTakenOverExecutionStopsHere: while this process had lost its lease,
+// another took its execution over; once the lease is back, the execution
+// stops here without touching the record or the queues the other process
+// now works on.
+func TestTakenOverExecutionStopsHere(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.NewDB(t)
+	name, g := newTestGate(t)
+	defer g.open()
+	e, _ := process(t, db, "test:"+t.Name())
+	ex := e.start(t, fmt.Sprintf(gatedYAML, name), map[string]any{"urls": urls(3)})
+	<-g.entered
+
+	require.NoError(t, e.m.VerifyOwnership(ctx))
+	require.Equal(t, store.StatusRunning, ex.Status(), "still its own")
+
+	_, err := db.Pool().Exec(ctx, `UPDATE executions SET owner_id = 'another-process' WHERE id = $1`, ex.ID)
+	require.NoError(t, err)
+	require.NoError(t, e.m.VerifyOwnership(ctx))
+	wait(t, ex)
+	rec, err := db.Executions().Get(ctx, ex.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.StatusRunning, rec.Status, "the record is the other process's")
+	require.Equal(t, "another-process", rec.OwnerID)
+	require.Empty(t, e.deadLetters(t, ex.ID))
+	require.Eventually(t, func() bool {
+		d, err := e.queue.Depth(ctx, queue.Destination{Execution: ex.ID, Queue: "t.held"})
+		return err == nil && d.Pending+d.InFlight == 3
+	}, 10*time.Second, 50*time.Millisecond, "its messages wait on the broker for the new owner")
 }

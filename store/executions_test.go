@@ -432,6 +432,8 @@ func TestInstanceLeaseIsTakenBack(t *testing.T) {
 	_, err = db.Executions().SetStatus(ctx, e.ID, store.StatusRunning, "setup", nil)
 	require.NoError(t, err)
 
+	retaken := make(chan struct{}, 1)
+	inst.OnRetaken(func() { retaken <- struct{}{} })
 	var cut int
 	require.NoError(t, db.Pool().QueryRow(ctx, `
 		SELECT count(pg_terminate_backend(pid)) FROM pg_locks
@@ -440,6 +442,11 @@ func TestInstanceLeaseIsTakenBack(t *testing.T) {
 		int64(0x66665f6f)).Scan(&cut))
 	require.Equal(t, 1, cut, "the lease's connection")
 	require.Eventually(t, func() bool { return inst.Retaken() == 1 }, 30*time.Second, 50*time.Millisecond)
+	select {
+	case <-retaken:
+	case <-ctx.Done():
+		t.Fatal("OnRetaken was not called")
+	}
 
 	other, err := db.RegisterInstance(ctx)
 	require.NoError(t, err)

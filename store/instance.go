@@ -31,8 +31,9 @@ type Instance struct {
 	db *DB
 
 	mu      sync.Mutex
-	conn    *pgx.Conn // nil while the lease is lost
-	retaken atomic.Int64
+	conn      *pgx.Conn // nil while the lease is lost
+	retaken   atomic.Int64
+	onRetaken func()
 	stop    context.CancelFunc
 	done    chan struct{}
 }
@@ -111,11 +112,23 @@ func (i *Instance) watch(ctx context.Context) {
 			if conn, err := i.take(tctx, false); err == nil {
 				i.conn = conn
 				i.retaken.Add(1)
+				if f := i.onRetaken; f != nil {
+					go f()
+				}
 			}
 			cancel()
 		}
 		i.mu.Unlock()
 	}
+}
+
+// OnRetaken sets what runs (in its own goroutine) each time the lease was
+// lost and taken back: another process may have taken this one's
+// executions over in between.
+func (i *Instance) OnRetaken(f func()) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.onRetaken = f
 }
 
 // Retaken counts the times the lease was lost and taken back.

@@ -349,6 +349,15 @@ func (c *Container) startEngine(ctx context.Context) error {
 		return err
 	}
 	c.Manager = m
+	// After a database outage cut the lease, another process may have
+	// taken this one's executions over; those stop here.
+	c.Instance.OnRetaken(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := m.VerifyOwnership(ctx); err != nil {
+			c.log.Warn("checking the ownership of running executions after the lease was taken back", "error", err)
+		}
+	})
 	// Registered before the orchestrator's stop so that it stops after it:
 	// the interrupted statuses of a shutdown still reach the topics.
 	if tp, ok := c.Queue.(orchestrator.TopicPublisher); ok {
