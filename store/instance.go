@@ -30,12 +30,12 @@ type Instance struct {
 	ID string
 	db *DB
 
-	mu      sync.Mutex
+	mu        sync.Mutex
 	conn      *pgx.Conn // nil while the lease is lost
 	retaken   atomic.Int64
 	onRetaken func()
-	stop    context.CancelFunc
-	done    chan struct{}
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 // leaseCheckEvery is how often the lease's connection is checked.
