@@ -250,7 +250,7 @@ func (ex *Execution) reconcile() {
 	warnedStale := false
 	t := time.NewTicker(reconcileEvery)
 	defer t.Stop()
-	lastReport := time.Now()
+	lastReport, lastErr := time.Now(), time.Time{}
 	for {
 		select {
 		case <-ex.stopCh:
@@ -294,7 +294,9 @@ func (ex *Execution) reconcile() {
 			ex.log.Info("resumed execution waits for messages", "outstanding", ex.ledger.Outstanding(),
 				"idle", time.Since(time.Unix(0, ex.lastActivity.Load())).Round(time.Second), "queues", ex.depths())
 		}
-		if err != nil && ex.workCtx.Err() == nil {
+		if err != nil && ex.workCtx.Err() == nil && time.Since(lastErr) >= waitReportEvery {
+			// Once per report period: the broker may stay away a while.
+			lastErr = time.Now()
 			ex.log.Warn("cannot ask the broker how many messages of a resumed execution remain; asking again", "error", err)
 		}
 	}
