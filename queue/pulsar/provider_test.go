@@ -28,10 +28,21 @@ func TestMain(m *testing.M) {
 // findLeaks gives closed producers time to wind down: pulsar-client-go's
 // send-timeout goroutine of a producer notices the Close only at its next
 // tick, up to SendTimeout later. Anything still running after that leaked.
+//
+// One leak is the client library's own: a broker connection dialled by a
+// consumer's reconnect that races the client's Close is never put in the
+// pool Close empties, so it lives on, answering pings (the class of
+// apache/pulsar-client-go#462 and #493). It shows only after the restart
+// tests, and only its three goroutines are ignored: a client left open
+// would leak its lookup, producer and consumer goroutines as well.
 func findLeaks() error {
 	deadline := time.Now().Add(testSendTimeout + 2*time.Second)
 	for {
-		err := goleak.Find()
+		err := goleak.Find(
+			goleak.IgnoreTopFunction("github.com/apache/pulsar-client-go/pulsar/internal.(*connection).run"),
+			goleak.IgnoreTopFunction("github.com/apache/pulsar-client-go/pulsar/internal.(*connection).runPingCheck"),
+			goleak.IgnoreAnyFunction("github.com/apache/pulsar-client-go/pulsar/internal.(*connectionReader).readFromConnection"),
+		)
 		if err == nil || time.Now().After(deadline) {
 			return err
 		}
