@@ -218,7 +218,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Execution, erro
 		ex.closeAllAdapters()
 		return nil, fmt.Errorf("%w: %w", ErrNotRunnable, err)
 	}
-	snapshot, err := json.Marshal(map[string]any{"name": req.ConfigName, "yaml": req.YAML})
+	snapshot, err := json.Marshal(configSnapshot{Name: req.ConfigName, YAML: req.YAML})
 	if err != nil {
 		return nil, fmt.Errorf("freezing config snapshot: %w", err)
 	}

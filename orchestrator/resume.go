@@ -151,23 +151,39 @@ func (m *Manager) resume(ctx context.Context, rec *store.Execution, seed func(co
 	return ex, nil
 }
 
+// configSnapshot is what an execution freezes of the pipeline it runs.
+type configSnapshot struct {
+	Name string `json:"name"`
+	YAML string `json:"yaml"`
+}
+
+// ErrNoSnapshot: the execution has no readable frozen pipeline.
+var ErrNoSnapshot = errors.New("the execution has no frozen pipeline")
+
+// FrozenYAML returns the pipeline YAML an execution was started with.
+func FrozenYAML(rec *store.Execution) (string, error) {
+	var snap configSnapshot
+	if err := json.Unmarshal(rec.ConfigSnapshot, &snap); err != nil || snap.YAML == "" {
+		return "", ErrNoSnapshot
+	}
+	return snap.YAML, nil
+}
+
 // frozen loads the pipeline an execution was started with, and returns
 // its YAML.
 func (m *Manager) frozen(rec *store.Execution) (*pipeline.Pipeline, string, error) {
-	var snap struct {
-		YAML string `json:"yaml"`
+	yaml, err := FrozenYAML(rec)
+	if err != nil {
+		return nil, "", err
 	}
-	if err := json.Unmarshal(rec.ConfigSnapshot, &snap); err != nil || snap.YAML == "" {
-		return nil, "", errors.New("the execution has no frozen pipeline")
-	}
-	p, report := pipeline.Load([]byte(snap.YAML), m.opts.Registry)
+	p, report := pipeline.Load([]byte(yaml), m.opts.Registry)
 	if err := report.Err(); err != nil {
 		return nil, "", fmt.Errorf("its frozen pipeline does not load: %w", err)
 	}
 	if p == nil {
 		return nil, "", errors.New("its frozen pipeline does not load")
 	}
-	return p, snap.YAML, nil
+	return p, yaml, nil
 }
 
 // failRecord marks an execution that never got running here as failed.
@@ -192,22 +208,33 @@ func (ex *Execution) brokerCount(ctx context.Context) (int, error) {
 }
 
 func (ex *Execution) brokerDepth(ctx context.Context) (queue.Depth, error) {
-	seen := make(map[string]bool, len(ex.routes))
+	byQueue, err := ex.queueDepths(ctx)
+	if err != nil {
+		return queue.Depth{}, err
+	}
 	var total queue.Depth
-	for _, rp := range ex.routes {
-		q := rp.route.Inbound.Queue
-		if seen[q] {
-			continue
-		}
-		seen[q] = true
-		d, err := ex.m.opts.Queue.Depth(ctx, queue.Destination{Execution: ex.ID, Queue: q})
-		if err != nil {
-			return queue.Depth{}, fmt.Errorf("reading depth of %s: %w", q, err)
-		}
+	for _, d := range byQueue {
 		total.Pending += d.Pending
 		total.InFlight += d.InFlight
 	}
 	return total, nil
+}
+
+// queueDepths reads the depth of each of the execution's inbound queues.
+func (ex *Execution) queueDepths(ctx context.Context) (map[string]queue.Depth, error) {
+	out := make(map[string]queue.Depth, len(ex.routes))
+	for _, rp := range ex.routes {
+		q := rp.route.Inbound.Queue
+		if _, seen := out[q]; seen {
+			continue
+		}
+		d, err := ex.m.opts.Queue.Depth(ctx, queue.Destination{Execution: ex.ID, Queue: q})
+		if err != nil {
+			return nil, fmt.Errorf("reading depth of %s: %w", q, err)
+		}
+		out[q] = d
+	}
+	return out, nil
 }
 
 // longestDelay is the longest a message of the execution may wait on the
@@ -306,18 +333,16 @@ func (ex *Execution) reconcile() {
 // logs what it waits for.
 const waitReportEvery = 30 * time.Second
 
-// depths reads each queue's depth for a log line.
+// depths describes each queue's depth for a log line.
 func (ex *Execution) depths() map[string]string {
 	ctx, cancel := context.WithTimeout(ex.workCtx, 10*time.Second)
 	defer cancel()
-	out := map[string]string{}
-	for _, rp := range ex.routes {
-		q := rp.route.Inbound.Queue
-		d, err := ex.m.opts.Queue.Depth(ctx, queue.Destination{Execution: ex.ID, Queue: q})
-		if err != nil {
-			out[q] = err.Error()
-			continue
-		}
+	byQueue, err := ex.queueDepths(ctx)
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	out := make(map[string]string, len(byQueue))
+	for q, d := range byQueue {
 		out[q] = fmt.Sprintf("%d pending, %d in flight", d.Pending, d.InFlight)
 	}
 	return out

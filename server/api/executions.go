@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -249,14 +248,12 @@ const eventPage = 500
 
 // snapshotPipeline loads the pipeline frozen into an execution.
 func (a *API) snapshotPipeline(rec *store.Execution) (*pipeline.Pipeline, error) {
-	var snap struct {
-		YAML string `json:"yaml"`
-	}
-	if err := json.Unmarshal(rec.ConfigSnapshot, &snap); err != nil || snap.YAML == "" {
+	yaml, err := orchestrator.FrozenYAML(rec)
+	if err != nil {
 		return nil, problem(http.StatusConflict, "SNAPSHOT_UNREADABLE",
 			fmt.Sprintf("execution %s has no readable config snapshot", rec.ID), "the execution predates snapshots or was recorded by hand")
 	}
-	p, _ := pipeline.Load([]byte(snap.YAML), a.opts.Registry)
+	p, _ := pipeline.Load([]byte(yaml), a.opts.Registry)
 	if p == nil {
 		return nil, problem(http.StatusConflict, "SNAPSHOT_UNREADABLE",
 			fmt.Sprintf("the config snapshot of execution %s no longer parses", rec.ID), "")
