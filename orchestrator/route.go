@@ -124,8 +124,11 @@ type chainFailure struct {
 // only then lets the provider ack (at-least-once).
 func (rp *routeProcessor) handle(ctx context.Context, d queue.Delivery) queue.Outcome {
 	ex := rp.ex
-	ex.touch()
-	defer ex.touch()
+	if ex.restored {
+		// Only a resumed execution asks when a delivery was last handled.
+		ex.touch()
+		defer ex.touch()
+	}
 	if !ex.ledger.Known(d.ID) {
 		// Already settled: a broker redelivery of a message whose ack was
 		// lost. Processing it again would double-count its emits.
