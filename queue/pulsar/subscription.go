@@ -300,11 +300,28 @@ func (s *subscription) watch(ctx context.Context, cons pulsar.Consumer) bool {
 			}
 			return true
 		case <-limit.C:
+			s.awaitProbe(done)
 			return true
 		case <-ctx.Done():
 			limit.Stop()
+			s.awaitProbe(done)
 			return false
 		}
+	}
+}
+
+// awaitProbe lets a probe still in flight finish before the consumer may
+// be closed: pulsar-client-go never answers a request that a consumer
+// closing meanwhile left queued, and its goroutine would wait for ever.
+// The consumer's event loop answers it within its operation timeout; the
+// wait is bounded beyond that all the same.
+func (s *subscription) awaitProbe(done <-chan error) {
+	t := time.NewTimer(2 * (s.p.cfg.OperationTimeout + s.p.cfg.ConnectTimeout))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.p.log.Warn("a Pulsar consumer probe is still unanswered; closing the consumer anyway", "destination", s.dst.String())
 	}
 }
 
