@@ -68,6 +68,9 @@ type Execution struct {
 	// broker; lastActivity (Unix ns) is when a delivery was last handled.
 	restored     bool
 	lastActivity atomic.Int64
+
+	// stopProgress ends the progress reporter and waits for it; set by run.
+	stopProgress func()
 }
 
 // SeedCounts tells how many seed messages (init or replay) were published
@@ -275,9 +278,18 @@ func (ex *Execution) run(seed func(ctx context.Context) error) {
 	defer close(ex.done)
 	defer ex.m.forget(ex)
 
-	progressDone := make(chan struct{})
-	go ex.reportProgress(progressDone)
-	defer close(progressDone)
+	progressDone, progressExited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(progressExited)
+		ex.reportProgress(progressDone)
+	}()
+	// Stopped before the final status is recorded, so no progress event
+	// follows the terminal one in the timeline.
+	ex.stopProgress = sync.OnceFunc(func() {
+		close(progressDone)
+		<-progressExited
+	})
+	defer ex.stopProgress()
 
 	seededOnce := sync.OnceFunc(func() { close(ex.seeded) })
 	defer seededOnce()
@@ -399,6 +411,7 @@ func (ex *Execution) finish(status store.ExecutionStatus, failure *ExecutionErro
 		info = failure.info()
 		ex.result = failure
 	}
+	ex.stopProgress()
 	if errors.Is(ex.cause(), errTakenOver) {
 		// Its record belongs to the process that took it over.
 		ex.status.Store(status)
