@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	rmq "github.com/rabbitmq/amqp091-go"
@@ -103,6 +104,11 @@ func (b bareAMQP) run(ctx context.Context, s runSpec) (*recorder, engineOutcome,
 	}
 
 	rec := newRecorder(s.n)
+	// Set first when the run returns, before its queues are deleted and
+	// its connections closed: what fails from then on is the teardown, not
+	// a client error.
+	var ending atomic.Bool
+	defer ending.Store(true)
 
 	// Sink.
 	_, sinkIn, err := consume("bench-sink", q(2))
@@ -112,7 +118,7 @@ func (b bareAMQP) run(ctx context.Context, s runSpec) (*recorder, engineOutcome,
 	wg.Go(func() {
 		for d := range sinkIn {
 			rec.Arrive(bornOf(d.Body))
-			if err := d.Ack(false); err != nil {
+			if err := d.Ack(false); err != nil && !ending.Load() {
 				rec.clientErrors.Add(1)
 			}
 		}
@@ -137,7 +143,9 @@ func (b bareAMQP) run(ctx context.Context, s runSpec) (*recorder, engineOutcome,
 		for d := range relayIn {
 			c, err := relayOut.PublishWithDeferredConfirmWithContext(ctx, "", q(2), false, false, persistent(d.Body))
 			if err != nil {
-				rec.clientErrors.Add(1)
+				if !ending.Load() {
+					rec.clientErrors.Add(1)
+				}
 				_ = d.Nack(false, true)
 				continue
 			}
@@ -151,7 +159,9 @@ func (b bareAMQP) run(ctx context.Context, s runSpec) (*recorder, engineOutcome,
 				_ = p.d.Ack(false)
 				continue
 			}
-			rec.clientErrors.Add(1)
+			if !ending.Load() {
+				rec.clientErrors.Add(1)
+			}
 			_ = p.d.Nack(false, true)
 		}
 	})
