@@ -34,6 +34,7 @@ require (
 	github.com/ThreeDotsLabs/watermill-nats/v2 v2.1.3
 	github.com/apache/pulsar-client-go v0.19.0
 	github.com/go-stomp/stomp/v3 v3.1.3
+	github.com/sashabaranov/go-openai v1.43.0
 	github.com/sony/gobreaker/v2 v2.4.0
 )
 
