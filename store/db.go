@@ -37,6 +37,9 @@ type DB struct {
 	pool *pgxpool.Pool
 	// storageEventsMu is shared by every StorageEvents of this DB.
 	storageEventsMu sync.Mutex
+	// vectorState is what this DB knows about pgvector, shared by every
+	// Vectors of it.
+	vectorState *vectorState
 }
 
 // Open connects to PostgreSQL at url (postgres://… or key=value form) and
@@ -59,7 +62,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("connecting to PostgreSQL at %s:%d/%s: %w",
 			cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, vectorState: &vectorState{}}, nil
 }
 
 func applyOptions(cfg *pgxpool.Config, o Options) {
