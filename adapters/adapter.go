@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/storage"
+	"github.com/factflow/factflow/store"
 )
 
 // Payload is a message body: a JSON object.
@@ -85,4 +87,24 @@ type Deps struct {
 	DataDir string
 	// UserAgent is sent by adapters that make HTTP requests.
 	UserAgent string
+	// LLM resolves the app config's LLM profiles; nil when the process
+	// has none (adapters needing it fail to build with a clear error).
+	LLM LLMProfiles
+	// Segments stores segments and their vectors; nil without a database.
+	Segments SegmentStore
+}
+
+// LLMProfiles hands out clients by profile name ("" picks the default
+// embedding or completion profile).
+type LLMProfiles interface {
+	Embedder(profile string) (llm.Embedder, error)
+	Completer(profile string) (llm.Completer, error)
+}
+
+// SegmentStore is where embedding_generator writes. RegisterModel declares
+// an embedding slot (its profile and dimension) before vectors are saved
+// under it.
+type SegmentStore interface {
+	RegisterModel(ctx context.Context, m store.EmbeddingModel) error
+	Save(ctx context.Context, recs []store.SegmentRecord) ([]string, error)
 }

@@ -7,5 +7,5 @@
 //
 // Each adapter type is described by a Spec whose config struct tags drive
 // parsing, defaults, validation, docs and JSON Schema. Built-in families
-// live in sub-packages (core, web, markdown), each exposing Specs().
+// live in sub-packages (core, web, markdown, embeddings, llm), each exposing Specs().
 package adapters

@@ -43,7 +43,11 @@ type Options struct {
 	AllowedHosts        []string
 	UserAgent           string
 	DataDir             string
-	Logger              *slog.Logger
+	// LLM and Segments are handed to adapters (embedding_generator,
+	// llm_transform, …); nil leaves those adapters unbuildable.
+	LLM      adapters.LLMProfiles
+	Segments adapters.SegmentStore
+	Logger   *slog.Logger
 	// MaxConcurrentExecutions caps running executions (default 10).
 	MaxConcurrentExecutions int
 	// DrainTimeout is how long in-flight messages may run on cancel or
@@ -368,6 +372,8 @@ func (m *Manager) adapterDeps(ex *Execution) adapters.Deps {
 		Logger:              ex.log,
 		DataDir:             m.opts.DataDir,
 		UserAgent:           m.opts.UserAgent,
+		LLM:                 m.opts.LLM,
+		Segments:            m.opts.Segments,
 	}
 }
 

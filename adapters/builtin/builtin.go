@@ -5,6 +5,8 @@ package builtin
 import (
 	"github.com/factflow/factflow/adapters"
 	"github.com/factflow/factflow/adapters/core"
+	"github.com/factflow/factflow/adapters/embeddings"
+	llmadapters "github.com/factflow/factflow/adapters/llm"
 	"github.com/factflow/factflow/adapters/markdown"
 	"github.com/factflow/factflow/adapters/web"
 )
@@ -15,5 +17,7 @@ func Registry() *adapters.Registry {
 	r.MustRegister(core.Specs()...)
 	r.MustRegister(web.Specs()...)
 	r.MustRegister(markdown.Specs()...)
+	r.MustRegister(embeddings.Specs()...)
+	r.MustRegister(llmadapters.Specs()...)
 	return r
 }

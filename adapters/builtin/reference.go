@@ -58,6 +58,21 @@ var examples = map[string]string{
 	"smart_segmenter": `- type: smart_segmenter
   config: { max_tokens: 512, min_tokens: 64, overlap_tokens: 32 }`,
 	"segment_publisher": `- type: segment_publisher`,
+	"embedding_generator": `- type: embedding_generator
+  config:
+    models:
+      - { profile: hashing }                          # offline, lexical
+      # - { profile: openai-small, model_name: small } # a second slot
+    language: english
+    metadata_fields: [lang]`,
+	"llm_transform": `- type: llm_transform
+  config:
+    prompt: "List the product names mentioned in: {{segment.text}}"
+    system_prompt: Answer with a JSON list of strings.
+    json_output: true
+    output_field: products`,
+	"llm_translator": `- type: llm_translator
+  config: { target_language: Norwegian, source_field: segment.text, max_tokens: 4096 }`,
 }
 
 // example returns the YAML adapter entry shown for s.
