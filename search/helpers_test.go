@@ -1,0 +1,35 @@
+package search_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/factflow/factflow/search"
+	"github.com/factflow/factflow/search/searchtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+type fixture = searchtest.Fixture
+
+func newFixture(t *testing.T, slots ...string) *fixture { return searchtest.New(t, slots...) }
+
+const (
+	slot384 = searchtest.Slot384
+	slot256 = searchtest.Slot256
+)
+
+var corpus = searchtest.Corpus
+
+func service(f *fixture, opts search.Options) *search.Service {
+	return search.New(f.V, f.Reg, opts)
+}
