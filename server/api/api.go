@@ -14,8 +14,11 @@ import (
 
 	"github.com/factflow/factflow/adapters"
 	"github.com/factflow/factflow/archive"
+	"github.com/factflow/factflow/chat"
+	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/search"
 	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
 	"github.com/factflow/factflow/store"
@@ -43,6 +46,13 @@ type Options struct {
 	MaxBodyBytes int64
 	// Archives serves /content/archive (nil: those operations are absent).
 	Archives *archive.Service
+	// Vectors, Search and Chat serve /indexes, /search and /chat (each
+	// nil: those operations are absent). LLM lists the profiles in
+	// GET /system/info.
+	Vectors *store.Vectors
+	Search  *search.Service
+	Chat    *chat.Service
+	LLM     *llm.Registry
 
 	// System and metrics (all optional).
 	// Metrics, when set, is served at /metrics and times every operation.
@@ -132,6 +142,9 @@ func New(opts Options) (*API, error) {
 	a.registerReplay()
 	a.registerContent()
 	a.registerLineage()
+	a.registerSearch()
+	a.registerIndexes()
+	a.registerChat()
 
 	a.documentOperations()
 

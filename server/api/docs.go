@@ -94,6 +94,35 @@ var opDocs = map[string]opDoc{
 	"list-lineage-failures": {desc: "Failed rows, newest first.", errs: execNotFound},
 	"list-lineage-batch":    {desc: "The rows of one replay batch."},
 	"get-lineage-stats":     {desc: "Counts by status, by route and adapter with duration percentiles, failure rate and throughput.", errs: execNotFound},
+
+	"search-semantic": {desc: "Embeds the query with the profile that made the slot and returns the nearest segments by cosine similarity, " +
+		"with their documents (URL, title, storage keys).", errs: searchErrs},
+	"search-hybrid": {desc: "Vector candidates and full-text candidates, each score normalised and blended by vector_weight (default 0.7).",
+		errs: searchErrs},
+	"search-rrf": {desc: "Reciprocal rank fusion, sum of 1/(k+rank), of the vector ranking of each slot named (models, or the default slot) and the full-text ranking.",
+		errs: searchErrs},
+	"search-multi-model": {desc: "Each slot of models is searched with its own query embedding; hits are merged per segment with each slot's similarity in model_scores.",
+		errs: searchErrs},
+	"search-sources":      {desc: "Executions with segments: config, tag, documents, segments, embedding slots and when they were last indexed."},
+	"search-capabilities": {desc: "Search modes, embedding slots (dimension, profile, vector count, indexes), text search languages and whether pgvector is available."},
+	"list-indexes":        {desc: "Every vector index with its slot, type, parameters, size and scan count.", errs: vectorErrs},
+	"create-index": {desc: "Builds an HNSW (m, ef_construction) or IVFFlat (lists) index on one slot's vectors: a partial index on the slot, built concurrently.",
+		errs: map[int]string{400: "INVALID_ARGUMENT", 404: "EMBEDDING_MODEL_NOT_FOUND", 409: "VECTOR_INDEX_EXISTS", 503: "PGVECTOR_UNAVAILABLE"}},
+	"delete-index": {desc: "Drops a vector index; searches of its slot scan again.",
+		errs: map[int]string{404: "VECTOR_INDEX_NOT_FOUND", 503: "PGVECTOR_UNAVAILABLE"}},
+	"auto-manage-indexes": {desc: "Per slot: creates IVFFlat from create_at vectors, replaces IVFFlat with HNSW past hnsw_at, rebuilds IVFFlat whose lists no longer fit; dry_run only reports.",
+		errs: vectorErrs},
+	"chat-complete": {desc: "Retrieves passages (rag_config: sources, retrieval_strategy merge, sequential or ensemble), asks the completion profile " +
+		"to answer from them and returns the answer with its numbered sources; [n] in the text is sources[n-1].", errs: chatErrs},
+	"chat-stream":        {errs: chatErrs},
+	"chat-sources":       {desc: "Executions with indexed segments, as for GET /search/sources."},
+	"create-chat-thread": {desc: "A thread keeps a conversation: its settings (retrieval, profile, model) apply to every message unless the message overrides them.", errs: map[int]string{400: "CHAT_QUERY_INVALID"}},
+	"list-chat-threads":  {desc: "Threads with their message counts, most recently active first."},
+	"get-chat-thread":    {desc: "One thread with its settings and message count.", errs: threadNotFound},
+	"update-chat-thread": {desc: "Changes the title, settings or metadata given; the rest stays.", errs: map[int]string{400: "CHAT_QUERY_INVALID", 404: "CHAT_THREAD_NOT_FOUND"}},
+	"delete-chat-thread": {desc: "Deletes the thread and its messages.", errs: threadNotFound},
+	"list-chat-messages": {desc: "The thread's messages, oldest first; an answer carries the sources it was given.", errs: threadNotFound},
+	"send-chat-message":  {errs: map[int]string{400: "CHAT_QUERY_INVALID", 404: "CHAT_THREAD_NOT_FOUND, SEARCH_MODEL_NOT_FOUND", 503: "PGVECTOR_UNAVAILABLE, CHAT_NOT_CONFIGURED"}},
 }
 
 var (
@@ -101,6 +130,13 @@ var (
 	objectErrs      = map[int]string{400: "STORAGE_KEY_INVALID", 404: "OBJECT_NOT_FOUND"}
 	archiveNotFound = map[int]string{404: "ARCHIVE_NOT_FOUND"}
 	lineageNotFound = map[int]string{404: "LINEAGE_NOT_FOUND"}
+	searchErrs      = map[int]string{400: "SEARCH_MODEL_REQUIRED, SEARCH_INVALID_REQUEST, SEARCH_LANGUAGE_UNKNOWN, LLM_PROFILE_NOT_FOUND",
+		404: "SEARCH_MODEL_NOT_FOUND, EXECUTION_NOT_FOUND", 409: "SEARCH_MODEL_MISMATCH", 429: "LLM_RATE_LIMITED",
+		502: "LLM_AUTH_FAILED, LLM_REQUEST_REJECTED", 503: "PGVECTOR_UNAVAILABLE, LLM_UNAVAILABLE"}
+	vectorErrs = map[int]string{503: "PGVECTOR_UNAVAILABLE"}
+	chatErrs   = map[int]string{400: "CHAT_QUERY_INVALID, LLM_PROFILE_NOT_FOUND", 404: "SEARCH_MODEL_NOT_FOUND, EXECUTION_NOT_FOUND",
+		429: "CHAT_GENERATION_FAILED (rate limited)", 502: "CHAT_GENERATION_FAILED", 503: "PGVECTOR_UNAVAILABLE, CHAT_NOT_CONFIGURED"}
+	threadNotFound = map[int]string{404: "CHAT_THREAD_NOT_FOUND"}
 )
 
 // documentOperations writes opDocs into the OpenAPI document: the

@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/factflow/factflow/adapters"
+	"github.com/factflow/factflow/chat"
+	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/store"
 )
@@ -146,6 +148,18 @@ func (a *API) fail(ctx context.Context, err error) error {
 	if errors.As(err, &p) {
 		return p
 	}
+	var che *chat.Error
+	if errors.As(err, &che) {
+		detail := che.Msg
+		if che.Cause != nil {
+			detail += ": " + che.Cause.Error()
+		}
+		status := che.Status
+		if status == 0 {
+			status = http.StatusBadRequest
+		}
+		return problem(status, che.Code, detail, che.Hint)
+	}
 	var se *store.Error
 	if errors.As(err, &se) {
 		status := http.StatusBadRequest
@@ -154,8 +168,14 @@ func (a *API) fail(ctx context.Context, err error) error {
 			status = http.StatusNotFound
 		case errors.Is(err, store.ErrConflict):
 			status = http.StatusConflict
+		case errors.Is(err, store.ErrVectorUnavailable):
+			status = http.StatusServiceUnavailable
 		}
 		return problem(status, se.Code, se.Msg, se.Hint)
+	}
+	var le *llm.Error
+	if errors.As(err, &le) {
+		return problem(llmStatus(le), le.Code, le.Error(), le.Hint)
 	}
 	var te *store.TransitionError
 	if errors.As(err, &te) {
@@ -183,6 +203,21 @@ func (a *API) fail(ctx context.Context, err error) error {
 	a.log.Error("request failed", "correlation_id", requestID(ctx), "error", err)
 	return problem(http.StatusInternalServerError, CodeInternal, "internal error; the server log has the details under this correlation_id",
 		"retry; if it persists, report the correlation_id")
+}
+
+// llmStatus answers a failed model call: the caller's mistake (an unknown
+// profile) is 400, a provider that limits or fails transiently 429 or
+// 503, one that refuses 502 (the server, not the client, failed).
+func llmStatus(e *llm.Error) int {
+	switch {
+	case e.Code == llm.CodeProfileNotFound, e.Code == llm.CodeProfileWrongKind, e.Code == llm.CodeProfileInvalid:
+		return http.StatusBadRequest
+	case e.Class == llm.RateLimited:
+		return http.StatusTooManyRequests
+	case e.Class == llm.Retryable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadGateway
 }
 
 // databaseDown recognises a database that cannot be reached or dropped the

@@ -16,6 +16,7 @@ import (
 	"github.com/factflow/factflow/adapters/builtin"
 	"github.com/factflow/factflow/configspec"
 	"github.com/factflow/factflow/orchestrator"
+	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/pipeline"
 	"github.com/factflow/factflow/queue"
 	"github.com/factflow/factflow/server/appconfig"
@@ -313,6 +314,12 @@ type SystemProviders struct {
 	Queue    QueueProvider    `json:"queue"`
 	Storage  StorageProvider  `json:"storage"`
 	Database DatabaseProvider `json:"database"`
+	// LLM lists the LLM profiles (never their keys) and how each limits
+	// its concurrency now.
+	LLM []llm.ProfileInfo `json:"llm,omitempty"`
+	// PgVector says whether vector features (embeddings, semantic search,
+	// chat retrieval) are available.
+	PgVector bool `json:"pgvector"`
 }
 
 // QueueProvider is the configured broker.
@@ -368,6 +375,15 @@ func (a *API) systemInfo(ctx context.Context) SystemInfo {
 		},
 		Adapters:              len(a.opts.Registry.Types()),
 		PipelineSchemaVersion: pipeline.SchemaVersion,
+	}
+	if a.opts.LLM != nil {
+		out.Providers.LLM = a.opts.LLM.Profiles()
+		for i := range out.Providers.LLM {
+			out.Providers.LLM[i].BaseURL = appconfig.RedactURL(out.Providers.LLM[i].BaseURL)
+		}
+	}
+	if a.opts.Vectors != nil {
+		out.Providers.PgVector = a.opts.Vectors.Available()
 	}
 	if a.opts.Queue != nil {
 		hctx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -1,6 +1,7 @@
 package appconfig
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/factflow/factflow/config"
+	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/server/container"
 )
 
@@ -31,6 +33,8 @@ type Config struct {
 	Security     Security     `yaml:"security"`
 	Orchestrator Orchestrator `yaml:"orchestrator"`
 	Pipelines    Pipelines    `yaml:"pipelines"`
+	LLM          LLM          `yaml:"llm"`
+	Search       Search       `yaml:"search"`
 	Logging      Logging      `yaml:"logging"`
 
 	// sources tells where each setting that is not a default came from
@@ -109,6 +113,31 @@ type Pipelines struct {
 	Dir string `yaml:"dir"`
 }
 
+// LLM are the embedding and completion profiles adapters, search and chat
+// use by name.
+type LLM struct {
+	// Providers are the profiles (name, provider_type, model, api_key,
+	// base_url, …). The offline profiles "hashing" and "extractive" exist
+	// unless a profile takes their name. llm.providers: [].
+	Providers []llm.Profile `yaml:"providers"`
+	// DefaultEmbedding is the profile used when none is named.
+	// llm.default_embedding: hashing.
+	DefaultEmbedding string `yaml:"default_embedding"`
+	// DefaultCompletion is the profile chat answers with when none is
+	// named. llm.default_completion: extractive.
+	DefaultCompletion string `yaml:"default_completion"`
+}
+
+// Search is segment search and chat retrieval.
+type Search struct {
+	// Language is the text search configuration of full-text queries
+	// (english, norwegian, simple, …). search.language: english.
+	Language string `yaml:"language"`
+	// DefaultModel is the embedding slot searched when a request names
+	// none; empty: the only slot there is. search.default_model: "".
+	DefaultModel string `yaml:"default_model"`
+}
+
 // Logging is the process log on stderr.
 type Logging struct {
 	// Level: debug, info, warn or error. logging.level: info.
@@ -125,6 +154,8 @@ func Defaults() Config {
 		Auth:         Auth{Mode: "none"},
 		Orchestrator: Orchestrator{MaxConcurrentExecutions: 10},
 		Pipelines:    Pipelines{ValidateStrict: true},
+		LLM:          LLM{DefaultEmbedding: llm.DefaultEmbeddingProfile, DefaultCompletion: llm.DefaultCompletionProfile},
+		Search:       Search{Language: "english"},
 		Logging:      Logging{Level: "info", Format: "text"},
 	}
 }
@@ -245,6 +276,32 @@ func (c *Config) check() []string {
 	if c.Orchestrator.MaxConcurrentExecutions < 1 {
 		bad("orchestrator.max_concurrent_executions", "%d must be at least 1", c.Orchestrator.MaxConcurrentExecutions)
 	}
+	if strings.TrimSpace(c.Search.Language) == "" {
+		bad("search.language", "is empty; use a PostgreSQL text search configuration such as english or simple")
+	}
+	names := map[string]bool{}
+	for i, p := range c.LLM.Providers {
+		key := fmt.Sprintf("llm.providers[%d]", i)
+		if strings.TrimSpace(p.Name) == "" {
+			bad(key, "has no name")
+		} else if names[p.Name] {
+			bad(key, "name %q is used twice", p.Name)
+		}
+		names[p.Name] = true
+	}
+	if len(p) == 0 {
+		// The registry's own checks: provider types, required fields per
+		// type, defaults that name a profile of the right kind.
+		if _, err := llm.NewRegistry(c.LLM.Providers, llm.Options{DefaultEmbedding: c.LLM.DefaultEmbedding,
+			DefaultCompletion: c.LLM.DefaultCompletion}); err != nil {
+			var le *llm.Error
+			if errors.As(err, &le) {
+				bad("llm", "%s (%s)", le.Msg, le.Hint)
+			} else {
+				bad("llm", "%v", err)
+			}
+		}
+	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(c.Logging.Level)); err != nil {
 		bad("logging.level", "%q: use debug, info, warn or error", c.Logging.Level)
@@ -297,6 +354,11 @@ func (c *Config) ContainerConfig() container.Config {
 		AllowedHosts:            append([]string(nil), c.Security.AllowedHosts...),
 		MaxConcurrentExecutions: c.Orchestrator.MaxConcurrentExecutions,
 		ShutdownTimeout:         c.Server.ShutdownTimeout,
+		LLMProfiles:             append([]llm.Profile(nil), c.LLM.Providers...),
+		DefaultEmbedding:        c.LLM.DefaultEmbedding,
+		DefaultCompletion:       c.LLM.DefaultCompletion,
+		SearchLanguage:          c.Search.Language,
+		SearchDefaultModel:      c.Search.DefaultModel,
 	}
 }
 

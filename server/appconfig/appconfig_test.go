@@ -311,3 +311,81 @@ func TestAppConfigRedacted(t *testing.T) {
 		require.False(t, strings.Contains(got, "s3cret") || strings.Contains(got, "s3 cret"), got)
 	}
 }
+
+// LLM profiles are a list of mappings: each item's keys are checked,
+// ${VAR} works inside them, and the key never shows in the redacted view.
+func TestAppConfigLLMProfiles(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, `
+llm:
+  providers:
+    - name: openai-small
+      provider_type: openai
+      model: text-embedding-3-small
+      api_key: ${OPENAI_KEY}
+      dims: 512
+      timeout: 20s
+    - name: local
+      provider_type: openai_compatible
+      base_url: http://user:pw@127.0.0.1:11434/v1
+      model: llama3.1
+  default_completion: local
+search:
+  language: norwegian
+`)
+	c, err := appconfig.Load(appconfig.Options{File: path, LookupEnv: env("DATABASE_URL", "postgres://db.test/x",
+		"OPENAI_KEY", "sk-secret-value", "FACTFLOW_SEARCH_DEFAULT_MODEL", "openai-small")})
+	require.NoError(t, err)
+	require.Len(t, c.LLM.Providers, 2)
+	p := c.LLM.Providers[0]
+	require.Equal(t, "sk-secret-value", p.APIKey)
+	require.Equal(t, 512, p.Dims)
+	require.Equal(t, 20*time.Second, p.Timeout)
+	require.Equal(t, "local", c.LLM.DefaultCompletion)
+	require.Equal(t, "hashing", c.LLM.DefaultEmbedding, "the default stays")
+	require.Equal(t, "norwegian", c.Search.Language)
+	require.Equal(t, "openai-small", c.Search.DefaultModel)
+	require.Equal(t, "env FACTFLOW_SEARCH_DEFAULT_MODEL", c.Source("search.default_model"))
+	require.Contains(t, c.Source("llm.providers[0].api_key"), path)
+
+	cc := c.ContainerConfig()
+	require.Len(t, cc.LLMProfiles, 2)
+	require.Equal(t, "norwegian", cc.SearchLanguage)
+
+	r := c.Redacted()
+	require.Equal(t, "xxxxx", r.LLM.Providers[0].APIKey)
+	require.NotContains(t, r.LLM.Providers[1].BaseURL, "pw")
+	require.Equal(t, "sk-secret-value", c.LLM.Providers[0].APIKey, "redacting copies")
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "config", c)
+	require.NotContains(t, logged.String(), "sk-secret")
+	require.Contains(t, logged.String(), "openai-small (openai)")
+
+	for _, tc := range []struct{ yaml, want string }{
+		{"llm:\n  providers:\n    - name: a\n      api_kee: x\n", `unknown key "api_kee"`},
+		{"llm:\n  providers: openai\n", "llm.providers: want a list of mappings"},
+		{"llm:\n  providers:\n    - just-a-name\n", "llm.providers[0]: want a mapping of keys"},
+		{"llm:\n  providers:\n    - name: a\n    - name: a\n", `llm.providers[1] (`},
+		{"llm:\n  providers:\n    - provider_type: hashing\n", "has no name"},
+		{"search:\n  language: \"\"\n", "search.language"},
+	} {
+		_, err := appconfig.Load(appconfig.Options{File: writeConfig(t, tc.yaml), LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+		msg := requireCode(t, err, appconfig.CodeInvalid)
+		require.Contains(t, msg, tc.want, tc.yaml)
+	}
+}
+
+func TestAppConfigLLMProfileChecks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ yaml, want string }{
+		{"llm:\n  providers:\n    - name: a\n      provider_type: nope\n", `provider_type`},
+		{"llm:\n  providers:\n    - name: a\n      provider_type: openai\n      model: m\n", `api_key`},
+		{"llm:\n  providers:\n    - name: a\n      provider_type: openai_compatible\n      model: m\n", `base_url`},
+		{"llm:\n  default_embedding: missing\n", `missing`},
+		{"llm:\n  default_completion: hashing\n", `hashing`},
+	} {
+		_, err := appconfig.Load(appconfig.Options{File: writeConfig(t, tc.yaml), LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+		msg := requireCode(t, err, appconfig.CodeInvalid)
+		require.Contains(t, msg, tc.want, tc.yaml)
+	}
+}

@@ -92,6 +92,10 @@ func (d *fileDecoder) mapping(n *yaml.Node, v reflect.Value, prefix string) {
 		if val.Kind == yaml.AliasNode && val.Alias != nil {
 			val = val.Alias
 		}
+		if f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct {
+			d.structList(val, f, path)
+			continue
+		}
 		if f.Kind() == reflect.Struct {
 			switch {
 			case isNull(val):
@@ -104,6 +108,35 @@ func (d *fileDecoder) mapping(n *yaml.Node, v reflect.Value, prefix string) {
 		}
 		d.leaf(val, f, path)
 	}
+}
+
+// structList decodes a list of mappings (llm.providers) item by item, so
+// that unknown keys and ${VAR} references inside the items are handled as
+// everywhere else.
+func (d *fileDecoder) structList(n *yaml.Node, f reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.problem(n, "%s: want a list of mappings (%s)", path, strings.Join(tagsOf(f.Type().Elem()), ", "))
+		return
+	}
+	list := reflect.MakeSlice(f.Type(), 0, len(n.Content))
+	for i, item := range n.Content {
+		if item.Kind == yaml.AliasNode && item.Alias != nil {
+			item = item.Alias
+		}
+		itemPath := fmt.Sprintf("%s[%d]", path, i)
+		if item.Kind != yaml.MappingNode {
+			d.problem(item, "%s: want a mapping of keys (%s)", itemPath, strings.Join(tagsOf(f.Type().Elem()), ", "))
+			continue
+		}
+		elem := reflect.New(f.Type().Elem()).Elem()
+		d.mapping(item, elem, itemPath)
+		list = reflect.Append(list, elem)
+	}
+	f.Set(list)
+	d.sources[path] = fmt.Sprintf("%s:%d:%d", d.name, n.Line, n.Column)
 }
 
 func (d *fileDecoder) leaf(n *yaml.Node, f reflect.Value, path string) {

@@ -30,6 +30,10 @@ var EnvVars = []EnvVar{
 	{"FACTFLOW_MAX_CONCURRENT_EXECUTIONS", "orchestrator.max_concurrent_executions"},
 	{"FACTFLOW_CONFIG_VALIDATOR_STRICT", "pipelines.validate_strict"},
 	{"FACTFLOW_PIPELINES_DIR", "pipelines.dir"},
+	{"FACTFLOW_LLM_DEFAULT_EMBEDDING", "llm.default_embedding"},
+	{"FACTFLOW_LLM_DEFAULT_COMPLETION", "llm.default_completion"},
+	{"FACTFLOW_SEARCH_LANGUAGE", "search.language"},
+	{"FACTFLOW_SEARCH_DEFAULT_MODEL", "search.default_model"},
 	{"FACTFLOW_LOG_LEVEL", "logging.level"},
 	{"FACTFLOW_LOG_FORMAT", "logging.format"},
 }

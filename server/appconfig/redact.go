@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/factflow/factflow/llm"
 )
 
 const mask = "xxxxx"
@@ -18,6 +20,14 @@ func (c *Config) Redacted() Config {
 	r.Queue.URL = RedactURL(c.Queue.URL)
 	r.Storage.URI = RedactURL(c.Storage.URI)
 	r.Security.AllowedHosts = append([]string(nil), c.Security.AllowedHosts...)
+	r.LLM.Providers = nil
+	for _, p := range c.LLM.Providers {
+		if p.APIKey != "" {
+			p.APIKey = mask
+		}
+		p.BaseURL = RedactURL(p.BaseURL)
+		r.LLM.Providers = append(r.LLM.Providers, p)
+	}
 	r.sources = nil
 	return r
 }
@@ -40,8 +50,18 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("max_concurrent_executions", r.Orchestrator.MaxConcurrentExecutions),
 		slog.Bool("validate_strict", r.Pipelines.ValidateStrict),
 		slog.String("pipelines_dir", r.Pipelines.Dir),
+		slog.Any("llm_profiles", profileNames(r.LLM.Providers)),
+		slog.String("search_language", r.Search.Language),
 		slog.String("log_level", r.Logging.Level),
 	)
+}
+
+func profileNames(ps []llm.Profile) []string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name + " (" + p.ProviderType + ")"
+	}
+	return names
 }
 
 var (

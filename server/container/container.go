@@ -16,6 +16,8 @@ import (
 	"github.com/factflow/factflow/adapters"
 	"github.com/factflow/factflow/adapters/builtin"
 	"github.com/factflow/factflow/archive"
+	"github.com/factflow/factflow/chat"
+	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/netguard"
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/queue"
@@ -23,6 +25,7 @@ import (
 	natsq "github.com/factflow/factflow/queue/nats"
 	pulsarq "github.com/factflow/factflow/queue/pulsar"
 	stompq "github.com/factflow/factflow/queue/stomp"
+	"github.com/factflow/factflow/search"
 	"github.com/factflow/factflow/server/embedded"
 	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
@@ -57,6 +60,17 @@ type Config struct {
 	// Registry of adapters (default: every built-in). Pass the one a
 	// pipeline was validated against so both agree.
 	Registry *adapters.Registry
+	// LLMProfiles are app config llm.providers; the offline "hashing" and
+	// "extractive" profiles exist beside them. DefaultEmbedding and
+	// DefaultCompletion name the profiles used when none is named.
+	LLMProfiles       []llm.Profile
+	DefaultEmbedding  string
+	DefaultCompletion string
+	// SearchLanguage is the text search configuration of full-text
+	// queries (default english); SearchDefaultModel the embedding slot
+	// searched when a request names none.
+	SearchLanguage     string
+	SearchDefaultModel string
 }
 
 // StorageEventRetention is how long the storage event feed keeps an event
@@ -85,6 +99,14 @@ type Container struct {
 	Topics *orchestrator.TopicForwarder
 	// Archives builds content archives.
 	Archives *archive.Service
+	// LLM holds the LLM profiles; Vectors the segments and embeddings
+	// (VectorAvailable says whether pgvector could be enabled); Search
+	// and Chat serve the search and chat APIs.
+	LLM             *llm.Registry
+	Vectors         *store.Vectors
+	VectorAvailable bool
+	Search          *search.Service
+	Chat            *chat.Service
 	// Interrupted lists executions of stopped processes found running at
 	// start and marked interrupted.
 	Interrupted []string
@@ -177,6 +199,19 @@ func (c *Container) startDatabase(ctx context.Context) error {
 	c.onStop("database", func(context.Context) error { db.Close(); return nil })
 	if err := db.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrating database: %w", err)
+	}
+	// Missing pgvector is no reason to refuse the start: vector features
+	// answer PGVECTOR_UNAVAILABLE and the rest works.
+	vec, err := db.EnsureVectorSchema(ctx)
+	if err != nil {
+		return fmt.Errorf("preparing the vector schema: %w", err)
+	}
+	c.VectorAvailable = vec
+	c.Vectors = db.Vectors()
+	if !vec {
+		c.log.Warn("pgvector is not available: embeddings, semantic search and chat retrieval are disabled",
+			"code", store.CodeVectorUnavailable,
+			"hint", "install the pgvector extension for this PostgreSQL (see docs: running) and restart")
 	}
 	// This process's lease on the executions it will run; executions of
 	// processes that died (their lease is free) say they were interrupted,
@@ -316,6 +351,21 @@ func (c *Container) startEngine(ctx context.Context) error {
 	if c.Registry == nil {
 		c.Registry = builtin.Registry()
 	}
+	profiles, err := llm.NewRegistry(c.cfg.LLMProfiles, llm.Options{
+		Logger:            c.log,
+		DefaultEmbedding:  c.cfg.DefaultEmbedding,
+		DefaultCompletion: c.cfg.DefaultCompletion,
+	})
+	if err != nil {
+		return fmt.Errorf("llm profiles: %w", err)
+	}
+	c.LLM = profiles
+	c.Search = search.New(c.Vectors, profiles, search.Options{
+		DefaultModel: c.cfg.SearchDefaultModel,
+		Language:     c.cfg.SearchLanguage,
+		Logger:       c.log,
+	})
+	c.Chat = chat.New(c.Search, c.Vectors, c.DB.ChatThreads(), profiles, chat.Options{Logger: c.log})
 	opts := orchestrator.Options{
 		Registry:                c.Registry,
 		Queue:                   c.Queue,
@@ -335,6 +385,8 @@ func (c *Container) startEngine(ctx context.Context) error {
 		DrainTimeout:            c.cfg.ShutdownTimeout * 3 / 4,
 		InstanceID:              c.Instance.ID,
 		QueueRef:                queueRef(c.cfg.QueueURL, filepath.Join(c.cfg.DataDir, "nats")),
+		LLM:                     profiles,
+		Segments:                c.Vectors,
 	}
 	if c.Lineage != nil {
 		// Step latencies are observed on their way to the lineage writer.
