@@ -79,7 +79,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newConfigCmd(), newRunCmd(), newServeCmd(),
-		newExecutionCmd(), newPipelineCmd(), newStorageCmd(), newSystemCmd(), newDLQCmd(), newLineageCmd())
+		newExecutionCmd(), newPipelineCmd(), newStorageCmd(), newSystemCmd(), newDLQCmd(), newLineageCmd(),
+		newSearchCmd(), newIndexCmd(), newChatCmd())
 	addClientFlags(root)
 	return root
 }
