@@ -164,6 +164,21 @@ func (s *docsSite) writeURLSet(w http.ResponseWriter, paths []string) {
 	_, _ = w.Write([]byte(b.String()))
 }
 
+var codenames = strings.Fields(`amber basil cobalt dahlia ember fjord garnet harbor indigo juniper
+kestrel lagoon marble nectar orchid pepper quartz russet saffron tundra`)
+
+// pageFact is a sentence only path has: a codename a question can ask
+// for (the rest of the prose repeats across pages).
+func pageFact(path string) string {
+	var n int
+	kind, side := "guide", "north"
+	if _, err := fmt.Sscanf(path, "/guides/%d", &n); err != nil {
+		_, _ = fmt.Sscanf(path, "/reference/%d", &n)
+		kind, side = "reference", "south"
+	}
+	return fmt.Sprintf("The %s widget %d ships under the codename %s %s.", kind, n, codenames[(n+len(codenames)-1)%len(codenames)], side)
+}
+
 // pageHeading is the <h1> of a page.
 func pageHeading(path string) string {
 	var kind string
@@ -217,7 +232,7 @@ func (s *docsSite) page(path string) (string, bool) {
 <main>
 <h1>%s</h1>
 <p>%s</p>
-`, heading, heading, prose(path, 0, 3))
+`, heading, heading, prose(path, 0, 3)+" "+pageFact(path))
 	for sec := 1; sec <= sections; sec++ {
 		fmt.Fprintf(&b, "<h2>Section %d of %s</h2>\n", sec, heading)
 		for para := 1; para <= 3; para++ {

@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/factflow/factflow/search"
 	"github.com/factflow/factflow/server/api"
 	"github.com/factflow/factflow/storage"
 	"github.com/factflow/factflow/store"
@@ -80,6 +82,7 @@ func TestServeEmbeddedDocsIngestThroughCLI(t *testing.T) {
 	require.EqualValues(t, fetched, routes["convert"].Completed, st.Routes)
 	segments := routes["segments"].Completed
 	require.GreaterOrEqual(t, segments, int64(fetched), "at least one segment per page")
+	require.Equal(t, segments, routes["embed"].Completed, "every segment is embedded")
 	require.Equal(t, 2, st.DeadLetters)
 
 	// Artefacts through the CLI: raw HTML and Markdown of each page, one
@@ -130,6 +133,7 @@ func TestServeEmbeddedDocsIngestThroughCLI(t *testing.T) {
 	require.Equal(t, fetched, perAdapter["fetch/web_content_storage/completed"], perAdapter)
 	require.Equal(t, fetched, perAdapter["convert/smart_segmenter/completed"], perAdapter)
 	require.Equal(t, int(segments), perAdapter["segments/segments/completed"], perAdapter)
+	require.Equal(t, int(segments), perAdapter["embed/embedding_generator/completed"], perAdapter)
 	require.ElementsMatch(t, []string{"WEB_HTTP_404", "WEB_HTTP_500", "WEB_ROBOTS_DISALLOWED"}, failedCodes)
 
 	// The timeline through the CLI ends with the terminal status.
@@ -140,6 +144,34 @@ func TestServeEmbeddedDocsIngestThroughCLI(t *testing.T) {
 	last := tl.Events[len(tl.Events)-1]
 	require.Equal(t, store.EventStatus, last.Type)
 	require.Equal(t, store.StatusCompleted, last.Status)
+
+	// Search and chat through the CLI, on the offline hashing embeddings:
+	// the codename only /guides/3 mentions finds that page, and the chat
+	// answer quotes the sentence with a citation naming the page.
+	fact := pageFact("/guides/3")
+	var found search.Response
+	jsonOf(cli("search", "hybrid", "codename cobalt north", "--execution", "e2e-docs", "--limit", "3", "--output", "json"), &found)
+	require.NotEmpty(t, found.Hits)
+	require.True(t, strings.HasSuffix(found.Hits[0].URL, "/guides/3"), "top hit %+v", found.Hits[0])
+	require.Equal(t, ex.ID, found.Hits[0].ExecutionID)
+	res = cli("search", "semantic", "codename cobalt north", "--limit", "3")
+	require.Equal(t, exitOK, res.code, res)
+	require.Contains(t, res.stdout, site.URL+"/guides/3")
+
+	res = cli("chat", "What is the codename of the guide widget 3?")
+	require.Equal(t, exitOK, res.code, res)
+	answer, sourcesList, ok := strings.Cut(res.stdout, "\nSources:\n")
+	require.True(t, ok, "the answer lists its sources\n%s", res.stdout)
+	cited := regexp.MustCompile(`(?m)^  \[(\d+)\] .*\n      (\S+)$`).FindAllStringSubmatch(sourcesList, -1)
+	require.NotEmpty(t, cited, sourcesList)
+	guide3 := ""
+	for _, m := range cited {
+		if m[2] == site.URL+"/guides/3" {
+			guide3 = m[1]
+		}
+	}
+	require.NotEmpty(t, guide3, "the page is among the cited sources\n%s", res.stdout)
+	require.Contains(t, answer, fact+" ["+guide3+"]", "the answer quotes the fact and cites its page\n%s", res.stdout)
 
 	// The raw bytes over plain HTTP too (what a browser link would fetch).
 	resp, err := http.Get(p.url + "/api/v1/storage/objects/" + url.PathEscape(md.Key))
