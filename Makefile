@@ -15,7 +15,7 @@ TEST_SERVICES ?= postgres nats rabbitmq artemis activemq pulsar
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run run-once test test-go test-fuzz bench bench-brokers bench-server bench-lineage bench-reliability update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
+.PHONY: all build run run-once test test-go test-fuzz bench bench-brokers bench-server bench-lineage bench-reliability bench-vector update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
 
 all: build
 
@@ -88,6 +88,11 @@ bench-lineage: services-up
 # Reliability).
 bench-reliability: build services-up
 	eval "$$($(SERVICES) env)"; $(GO) run ./bench/reliability -bin $(BIN) $(BENCH_RELIABILITY_FLAGS)
+
+# pgvector store: ingest rate, HNSW build, search latency at 1 and 8 clients,
+# recall@10 against exact search (bench/RESULTS.md, Vector search).
+bench-vector: services-up
+	eval "$$($(SERVICES) env)"; $(GO) run ./bench/vector $(BENCH_VECTOR_FLAGS)
 
 # The AMQP provider's contract suite against RabbitMQ alone (restarts the node).
 test-rabbitmq:
