@@ -533,14 +533,7 @@ func (v *Vectors) RRF(ctx context.Context, vqs []VectorQuery, tq *TextQuery, k, 
 		}
 	}
 	for _, q := range vqs {
-		m, err := v.slot(ctx, q.Model)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkVector(m, q.Vector, "the query vector of slot "+strconv.Quote(m.Name)); err != nil {
-			return nil, err
-		}
-		hits, err := v.semantic(ctx, m, q, max(clampLimit(q.Limit), depth))
+		_, hits, err := v.slotHits(ctx, q, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -596,6 +589,19 @@ func (v *Vectors) RRF(ctx context.Context, vqs []VectorQuery, tq *TextQuery, k, 
 	return topHits(out, limit), nil
 }
 
+// slotHits runs one slot's query of a fused search, at least depth deep.
+func (v *Vectors) slotHits(ctx context.Context, q VectorQuery, depth int) (EmbeddingModel, []SearchHit, error) {
+	m, err := v.slot(ctx, q.Model)
+	if err != nil {
+		return m, nil, err
+	}
+	if err := checkVector(m, q.Vector, "the query vector of slot "+strconv.Quote(m.Name)); err != nil {
+		return m, nil, err
+	}
+	hits, err := v.semantic(ctx, m, q, max(clampLimit(q.Limit), depth))
+	return m, hits, err
+}
+
 // MultiModel searches several slots with their own query vectors and
 // merges by segment: each slot contributes its top max(Limit, limit×4),
 // every merged segment is scored in every queried slot that holds a vector
@@ -621,14 +627,7 @@ func (v *Vectors) MultiModel(ctx context.Context, vqs []VectorQuery, limit int) 
 			return nil, invalidArg(fmt.Sprintf("slot %q is queried twice", q.Model), "pass one query per slot")
 		}
 		seen[q.Model] = true
-		m, err := v.slot(ctx, q.Model)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkVector(m, q.Vector, "the query vector of slot "+strconv.Quote(m.Name)); err != nil {
-			return nil, err
-		}
-		hits, err := v.semantic(ctx, m, q, max(clampLimit(q.Limit), depth))
+		m, hits, err := v.slotHits(ctx, q, depth)
 		if err != nil {
 			return nil, err
 		}

@@ -212,7 +212,7 @@ func TestClientLifecycle(t *testing.T) {
 	require.Regexp(t, `(?m)^convert\s+folder.convert\s+storage_retriever → html_to_markdown → markdown_storage_writer → smart_segmenter → segment_publisher\s*$`, res.stdout)
 	require.Regexp(t, `(?m)^scan\s+convert\s+folder.convert\s*$`, res.stdout)
 	dag := decoded[api.DAG](t, e.cli("execution", "dag", ex.ID, "--output", "json"))
-	require.Len(t, dag.Nodes, 3)
+	require.Len(t, dag.Nodes, 4)
 
 	res = e.cli("execution", "routes", ex.ID)
 	require.Equal(t, exitOK, res.code, res)

@@ -212,6 +212,19 @@ type executionRow struct {
 	completed  bool
 }
 
+// requireEmbedded checks that an execution stored its documents and
+// segments, each with one vector in the default (hashing) slot.
+func requireEmbedded(t *testing.T, conn *pgx.Conn, executionID string, documents, segments int) {
+	t.Helper()
+	var docs, segs, vecs int
+	require.NoError(t, conn.QueryRow(context.Background(), `
+		SELECT (SELECT count(*) FROM documents WHERE execution_id = $1),
+		       (SELECT count(*) FROM segments WHERE execution_id = $1),
+		       (SELECT count(*) FROM embeddings WHERE execution_id = $1 AND model_name = 'hashing' AND dims = 384)`,
+		executionID).Scan(&docs, &segs, &vecs))
+	require.Equal(t, []int{documents, segments, segments}, []int{docs, segs, vecs}, "documents, segments, vectors")
+}
+
 func loadExecution(t *testing.T, conn *pgx.Conn, id string) executionRow {
 	t.Helper()
 	var r executionRow

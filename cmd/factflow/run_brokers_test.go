@@ -41,7 +41,8 @@ func runDocsIngestOn(t *testing.T, brokerURL string) {
 		"discover": {Done: 1, Emitted: site.listed()},
 		"fetch":    {Done: fetched, Failed: 3, Retried: 1, Dead: 2, Emitted: fetched},
 		"convert":  {Done: fetched, Emitted: segments},
-		"segments": {Done: segments},
+		"segments": {Done: segments, Emitted: segments},
+		"embed":    {Done: segments},
 	}, summaryRows(t, res.stdout), res.stdout)
 	require.Len(t, artefacts(t, dataDir, id, "convert", "markdown_storage_writer"), fetched)
 }

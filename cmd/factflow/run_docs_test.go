@@ -123,10 +123,11 @@ func TestRunDocsIngest(t *testing.T) {
 		"discover": {Done: 1, Emitted: site.listed()},
 		"fetch":    {Done: fetched, Failed: 3, Retried: 1, Dead: 2, Emitted: fetched},
 		"convert":  {Done: fetched, Emitted: segments},
-		"segments": {Done: segments},
+		"segments": {Done: segments, Emitted: segments},
+		"embed":    {Done: segments},
 	}, rows, res.stdout)
 	tot := totals(t, res.stdout)
-	require.Equal(t, summaryTotals{status: "completed", done: 1 + 2*fetched + segments, dead: 2, retried: 1,
+	require.Equal(t, summaryTotals{status: "completed", done: 1 + 2*fetched + 2*segments, dead: 2, retried: 1,
 		artefacts: 2*fetched + segments}, tot, res.stdout)
 	require.Contains(t, res.stdout, "artefacts: file://"+filepath.ToSlash(filepath.Join(dataDir, "storage"))+"/executions/"+id+"\n")
 
@@ -144,7 +145,9 @@ func TestRunDocsIngest(t *testing.T) {
 		"convert/smart_segmenter/smart_segmenter/completed":                 fetched,
 		"convert/segment_publisher/segment_publisher/completed":             fetched,
 		"segments/markdown_storage_writer/segments/completed":               segments,
+		"embed/embedding_generator/embedding_generator/completed":           segments,
 	}, lineageCounts(t, conn, id))
+	requireEmbedded(t, conn, id, fetched, segments)
 
 	var failures []string
 	rowsQ, err := conn.Query(context.Background(), `

@@ -139,9 +139,10 @@ func TestRunFolderIngest(t *testing.T) {
 	require.Equal(t, map[string]routeRow{
 		"scan":     {Done: 1, Emitted: len(documents)},
 		"convert":  {Done: len(documents), Skipped: 1, Emitted: segments},
-		"segments": {Done: segments},
+		"segments": {Done: segments, Emitted: segments},
+		"embed":    {Done: segments},
 	}, rows, res.stdout)
-	require.Equal(t, summaryTotals{status: "completed", done: 1 + len(documents) + segments,
+	require.Equal(t, summaryTotals{status: "completed", done: 1 + len(documents) + 2*segments,
 		artefacts: 2*len(documents) + segments}, totals(t, res.stdout))
 
 	conn := pgConn(t, dbURL)
@@ -155,7 +156,9 @@ func TestRunFolderIngest(t *testing.T) {
 		"convert/segment_publisher/segment_publisher/completed":             n - 1,
 		"convert/segment_publisher/segment_publisher/skipped":               1,
 		"segments/markdown_storage_writer/segments/completed":               segments,
+		"embed/embedding_generator/embedding_generator/completed":           segments,
 	}, lineageCounts(t, conn, id))
+	requireEmbedded(t, conn, id, len(documents)-1, segments)
 	var emitted int
 	require.NoError(t, conn.QueryRow(context.Background(), `
 		SELECT (metadata->>'emitted')::int FROM lineage

@@ -135,10 +135,10 @@ func TestRunCtrlC(t *testing.T) {
 	// Live progress on a terminal: the table was drawn, redrawn in place
 	// (cursor up, clear to end of line) and closed by the summary.
 	require.Contains(t, out, "\x1b[K\r\n", "live table lines clear what they overwrite")
-	require.Regexp(t, regexp.MustCompile(`\x1b\[5A`), out, "the table is redrawn over itself (header + 4 routes)")
+	require.Regexp(t, regexp.MustCompile(`\x1b\[6A`), out, "the table is redrawn over itself (header + 5 routes)")
 	require.Equal(t, "interrupted", totals(t, out).status, out)
 	rows := summaryRows(t, out)
-	require.Len(t, rows, 4, out)
+	require.Len(t, rows, 5, out)
 
 	conn := pgConn(t, dbURL)
 	ex := loadExecution(t, conn, id)
@@ -155,6 +155,7 @@ func TestRunCtrlC(t *testing.T) {
 	fetched := distinctCompleted(t, conn, id, "fetch", "web_content_storage")
 	converted := distinctCompleted(t, conn, id, "convert", "segment_publisher")
 	stored := distinctCompleted(t, conn, id, "segments", "markdown_storage_writer")
+	embedded := distinctCompleted(t, conn, id, "embed", "embedding_generator")
 	var published int
 	require.NoError(t, conn.QueryRow(context.Background(), `
 		SELECT coalesce(sum((metadata->>'emitted')::int), 0) FROM lineage
@@ -164,17 +165,19 @@ func TestRunCtrlC(t *testing.T) {
 	require.Equal(t, rows["convert"].Done, converted, out)
 	require.Equal(t, rows["segments"].Done, stored, out)
 	require.Equal(t, stored, len(artefacts(t, dataDir, id, "segments", "segments")))
+	require.Equal(t, rows["embed"].Done, embedded, out)
 
 	// What was not done is still queued in the broker's store under the
 	// data dir, and nothing is missing: per queue, what was published
 	// equals what was processed plus what waits.
-	depth := brokerDepths(t, dataDir, id, "docs.discover", "docs.fetch", "docs.convert", "docs.segments")
+	depth := brokerDepths(t, dataDir, id, "docs.discover", "docs.fetch", "docs.convert", "docs.segments", "docs.embed")
 	listed := site.listed()
 	require.Positive(t, depth["docs.fetch"], "the crawl was interrupted mid-way (fetched %d of %d)", fetched, listed)
 	require.Zero(t, depth["docs.discover"], "the init message was processed")
 	require.Equal(t, listed, fetched+depth["docs.fetch"], "fetch: published = done + queued")
 	require.Equal(t, fetched, converted+depth["docs.convert"], "convert: published = done + queued")
 	require.Equal(t, published, stored+depth["docs.segments"], "segments: published = done + queued")
+	require.Equal(t, stored, embedded+depth["docs.embed"], "embed: published = done + queued")
 	for _, p := range site.pagePaths() {
 		require.LessOrEqual(t, site.hit(p), 1, "%s was fetched more than once", p)
 	}
