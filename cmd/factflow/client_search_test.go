@@ -41,7 +41,7 @@ func (e *cliEnv) seedSegments(docs map[string]string) string {
 }
 
 var chatDocs = map[string]string{
-	"retries.md": "Failed messages are retried with exponential backoff. The retry delay doubles after every attempt.",
+	"retries.md":  "Failed messages are retried with exponential backoff. The retry delay doubles after every attempt.",
 	"sitemaps.md": "The sitemap parser reads sitemap XML files and emits one fetch message for every page it lists.",
 	"widgets.md":  "A widget renders a chart on the dashboard and refreshes every minute.",
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/factflow/factflow/adapters/builtin"
 	"github.com/factflow/factflow/configspec"
-	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/llm"
+	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/pipeline"
 	"github.com/factflow/factflow/queue"
 	"github.com/factflow/factflow/server/appconfig"
