@@ -64,7 +64,7 @@ func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 
 func TestContract(t *testing.T) {
 	u := brokerURL(t)
-	f := queuetest.Factory{New: factory(u)}
+	f := queuetest.Factory{New: factory(u), Broker: "rabbitmq"}
 	rabbitmqService.RequireManaged(t, u) // the restart tests stop and start it
 	f.Restart = restartBroker
 	queuetest.Run(t, Capabilities, f)

@@ -113,7 +113,7 @@ func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 
 func TestContract(t *testing.T) {
 	u, a := brokerURLs(t)
-	f := queuetest.Factory{New: factory(u, a)}
+	f := queuetest.Factory{New: factory(u, a), Broker: "pulsar"}
 	pulsarService.RequireManaged(t, u) // the restart tests stop and start it
 	f.Restart = restartBroker
 	queuetest.Run(t, Capabilities, f)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/factflow/factflow/queue"
+	"github.com/factflow/factflow/queue/brokerlock"
 )
 
 // Factory builds the providers the suite runs against.
@@ -20,6 +21,12 @@ type Factory struct {
 	// returned provider reports itself healthy. Restart is only called from
 	// tests that run alone. Nil skips the restart tests.
 	Restart func(t testing.TB, p queue.Provider) queue.Provider
+	// Broker names the local broker node under test for brokerlock
+	// ("artemis", "rabbitmq", …; empty for an in-process broker). The
+	// shared tests hold it shared, so that a test of another package that
+	// restarts the node waits for them instead of cutting a management
+	// call or a delivery in half.
+	Broker string
 }
 
 type contractTest struct {
@@ -36,6 +43,11 @@ func Run(t *testing.T, caps queue.Capabilities, f Factory) {
 	}
 	s := &suite{caps: caps, f: f}
 	t.Run("shared", func(t *testing.T) {
+		// Released when every parallel test below has finished, before
+		// the restart tests take the node exclusively.
+		if f.Broker != "" {
+			brokerlock.Hold(t, f.Broker, false)
+		}
 		for _, tc := range sharedTests {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()

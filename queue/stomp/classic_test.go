@@ -53,17 +53,7 @@ func restartClassic(t testing.TB, p queue.Provider) queue.Provider {
 
 func TestClassicContract(t *testing.T) {
 	u, m := classicURLs(t)
-	newProvider := classicFactory(u, m)
-	f := queuetest.Factory{New: func(t testing.TB) queue.Provider {
-		// The tests that share the broker hold it shared, so a restart by
-		// another test process (another `go test` of this package) never
-		// lands in their middle; the restart tests take it exclusively in
-		// restartClassic instead (and must not hold it shared as well).
-		if !strings.Contains(t.Name(), "/restart/") {
-			brokerlock.Hold(t, "activemq", false)
-		}
-		return newProvider(t)
-	}}
+	f := queuetest.Factory{New: classicFactory(u, m), Broker: "activemq"}
 	classicService.RequireManaged(t, u) // the restart tests stop and start it
 	f.Restart = restartClassic
 	queuetest.Run(t, Capabilities, f)

@@ -86,7 +86,7 @@ func restartBroker(t testing.TB, p queue.Provider) queue.Provider {
 
 func TestContract(t *testing.T) {
 	u, m := brokerURLs(t)
-	f := queuetest.Factory{New: factory(u, m)}
+	f := queuetest.Factory{New: factory(u, m), Broker: "artemis"}
 	artemisService.RequireManaged(t, u) // the restart tests stop and start it
 	f.Restart = restartBroker
 	queuetest.Run(t, Capabilities, f)
