@@ -11,7 +11,7 @@ SERVE_FLAGS ?=
 SERVICES  := scripts/services.sh
 # Packages whose tests need no external service are tested together with
 # the rest; the test services are started once for the whole run.
-TEST_SERVICES ?= postgres nats rabbitmq artemis activemq pulsar
+TEST_SERVICES ?= postgres nats rabbitmq artemis activemq pulsar minio
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 

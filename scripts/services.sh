@@ -29,7 +29,7 @@
 # and add <name> to SERVICES below (start order; `down` stops in reverse order).
 set -euo pipefail
 
-SERVICES=(postgres nats rabbitmq artemis pulsar activemq)
+SERVICES=(postgres nats rabbitmq artemis pulsar activemq minio)
 
 SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FACTFLOW_CACHE=${FACTFLOW_CACHE:-$HOME/.cache/factflow}
