@@ -14,6 +14,7 @@ import (
 	"github.com/factflow/factflow/config"
 	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/server/container"
+	"github.com/factflow/factflow/storage/s3"
 )
 
 // Config is the application config of `factflow serve`. Field comments give
@@ -75,8 +76,29 @@ type Queue struct {
 // Storage is where artefacts go.
 type Storage struct {
 	// URI of the store; empty means file://<data_dir>/storage.
-	// storage.uri: "".
+	// storage.uri: "". s3://bucket[/prefix] and minio://bucket[/prefix]
+	// use the S3 settings.
 	URI string `yaml:"uri"`
+	S3  S3     `yaml:"s3"`
+}
+
+// S3 locates and authenticates an S3 or MinIO store. Each key's
+// environment twin is the standard AWS variable.
+type S3 struct {
+	// Endpoint: host[:port] or URL; empty is AWS. storage.s3.endpoint.
+	Endpoint string `yaml:"endpoint"`
+	// Region of the bucket; empty is us-east-1. storage.s3.region.
+	Region string `yaml:"region"`
+	// AccessKey and SecretKey authenticate (SecretKey is a secret:
+	// redacted in every view). storage.s3.access_key, secret_key.
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	// PathStyle addresses buckets as endpoint/bucket, as most self-hosted
+	// servers need. storage.s3.path_style: false.
+	PathStyle bool `yaml:"path_style"`
+	// CreateBucket creates a missing bucket at start instead of failing.
+	// storage.s3.create_bucket: false.
+	CreateBucket bool `yaml:"create_bucket"`
 }
 
 // Auth selects how API callers are authenticated.
@@ -346,10 +368,12 @@ func (c *Config) Addr() string {
 // logger and the adapter registry.
 func (c *Config) ContainerConfig() container.Config {
 	return container.Config{
-		DataDir:                 c.DataDir,
-		DatabaseURL:             c.Database.URL,
-		QueueURL:                c.Queue.URL,
-		StorageURI:              c.Storage.URI,
+		DataDir:     c.DataDir,
+		DatabaseURL: c.Database.URL,
+		QueueURL:    c.Queue.URL,
+		StorageURI:  c.Storage.URI,
+		S3: s3.Config{Endpoint: c.Storage.S3.Endpoint, Region: c.Storage.S3.Region, AccessKey: c.Storage.S3.AccessKey,
+			SecretKey: c.Storage.S3.SecretKey, PathStyle: c.Storage.S3.PathStyle, CreateBucket: c.Storage.S3.CreateBucket},
 		AllowPrivateTargets:     c.Security.AllowPrivateTargets,
 		AllowedHosts:            append([]string(nil), c.Security.AllowedHosts...),
 		MaxConcurrentExecutions: c.Orchestrator.MaxConcurrentExecutions,

@@ -389,3 +389,35 @@ func TestAppConfigLLMProfileChecks(t *testing.T) {
 		require.Contains(t, msg, tc.want, tc.yaml)
 	}
 }
+
+// S3 settings come from the file or the standard AWS variables (which
+// win, as every environment twin does); the secret is never shown.
+func TestAppConfigS3(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, `
+storage:
+  uri: minio://artefacts/prod
+  s3:
+    endpoint: http://minio.internal:9000
+    region: eu-north-1
+    access_key: from-file
+    secret_key: file-secret
+    path_style: true
+`)
+	c, err := appconfig.Load(appconfig.Options{File: path, LookupEnv: env("DATABASE_URL", "postgres://db.test/x",
+		"AWS_SECRET_ACCESS_KEY", "env-secret", "AWS_REGION", "eu-west-1")})
+	require.NoError(t, err)
+	cc := c.ContainerConfig()
+	require.Equal(t, "minio://artefacts/prod", cc.StorageURI)
+	require.Equal(t, "http://minio.internal:9000", cc.S3.Endpoint)
+	require.Equal(t, "eu-west-1", cc.S3.Region, "the environment wins over the file")
+	require.Equal(t, "from-file", cc.S3.AccessKey)
+	require.Equal(t, "env-secret", cc.S3.SecretKey)
+	require.True(t, cc.S3.PathStyle)
+	require.Equal(t, "env AWS_SECRET_ACCESS_KEY", c.Source("storage.s3.secret_key"))
+	require.Equal(t, "xxxxx", c.Redacted().Storage.S3.SecretKey)
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "config", c)
+	require.NotContains(t, logged.String(), "secret")
+	require.Contains(t, logged.String(), "minio.internal")
+}

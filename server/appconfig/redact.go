@@ -19,6 +19,10 @@ func (c *Config) Redacted() Config {
 	r.Database.URL = RedactURL(c.Database.URL)
 	r.Queue.URL = RedactURL(c.Queue.URL)
 	r.Storage.URI = RedactURL(c.Storage.URI)
+	if r.Storage.S3.SecretKey != "" {
+		r.Storage.S3.SecretKey = mask
+	}
+	r.Storage.S3.Endpoint = RedactURL(c.Storage.S3.Endpoint)
 	r.Security.AllowedHosts = append([]string(nil), c.Security.AllowedHosts...)
 	r.LLM.Providers = nil
 	for _, p := range c.LLM.Providers {
@@ -44,6 +48,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("database_url", r.Database.URL),
 		slog.String("queue_url", r.Queue.URL),
 		slog.String("storage_uri", r.Storage.URI),
+		slog.String("s3_endpoint", r.Storage.S3.Endpoint),
 		slog.String("auth_mode", r.Auth.Mode),
 		slog.Bool("allow_private_targets", r.Security.AllowPrivateTargets),
 		slog.Any("allowed_hosts", r.Security.AllowedHosts),

@@ -30,6 +30,7 @@ import (
 	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
 	"github.com/factflow/factflow/storage/fs"
+	"github.com/factflow/factflow/storage/s3"
 	"github.com/factflow/factflow/store"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	DatabaseURL string
 	QueueURL    string
 	StorageURI  string
+	// S3 settles s3:// and minio:// storage URIs; the standard AWS
+	// variables fill what it leaves empty.
+	S3 s3.Config
 	// Lineage records one row per message per adapter (default on; off
 	// only for benchmarks).
 	DisableLineage bool
@@ -162,7 +166,7 @@ func Start(ctx context.Context, cfg Config) (_ *Container, err error) {
 	if err := c.startQueue(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.startStorage(); err != nil {
+	if err := c.startStorage(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.startEngine(ctx); err != nil {
@@ -325,20 +329,33 @@ func (c *Container) startQueue(ctx context.Context) error {
 	return nil
 }
 
-func (c *Container) startStorage() error {
+func (c *Container) startStorage(ctx context.Context) error {
 	uri := c.cfg.StorageURI
 	if uri == "" {
 		uri = "file://" + filepath.ToSlash(filepath.Join(c.cfg.DataDir, "storage"))
 	}
-	if !strings.HasPrefix(uri, "file://") {
-		return adapters.Coded("STORAGE_URI_UNSUPPORTED", "supported today: file://<dir>",
-			fmt.Errorf("no storage provider for %q", uri))
+	scheme, _, _ := strings.Cut(uri, "://")
+	switch strings.ToLower(scheme) {
+	case "file":
+		s, err := fs.Open(uri)
+		if err != nil {
+			return fmt.Errorf("opening storage %s: %w", uri, err)
+		}
+		c.Storage = s
+	case "s3", "minio":
+		s, err := s3.Open(ctx, uri, c.cfg.S3.Merge(s3.ConfigFromEnv(os.LookupEnv)))
+		if err != nil {
+			var se *s3.Error
+			if errors.As(err, &se) {
+				return adapters.Coded(se.Code, se.Hint, fmt.Errorf("opening storage: %w", err))
+			}
+			return fmt.Errorf("opening storage: %w", err)
+		}
+		c.Storage = s
+	default:
+		return adapters.Coded("STORAGE_URI_UNSUPPORTED", "use file://<dir>, s3://bucket[/prefix] or minio://bucket[/prefix]",
+			fmt.Errorf("no storage provider for scheme %q", scheme))
 	}
-	s, err := fs.Open(uri)
-	if err != nil {
-		return fmt.Errorf("opening storage %s: %w", uri, err)
-	}
-	c.Storage = s
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/factflow/factflow/pipeline"
 	"github.com/factflow/factflow/queue"
 	"github.com/factflow/factflow/server/container"
+	"github.com/factflow/factflow/storage/s3"
 	"github.com/factflow/factflow/store"
 	"github.com/factflow/factflow/store/storetest"
 )
@@ -84,6 +85,38 @@ func TestStartRefusesWhatItCannotServe(t *testing.T) {
 				require.ErrorAs(t, err, &ce)
 				require.NotEmpty(t, ce.Hint)
 			}
+		})
+	}
+}
+
+// S3 storage is opened and checked at start: a missing bucket and missing
+// credentials are coded, and secrets stay out of the errors.
+func TestS3StorageIsCheckedAtStart(t *testing.T) {
+	t.Parallel()
+	endpoint := os.Getenv("FACTFLOW_TEST_S3_ENDPOINT")
+	require.NotEmpty(t, endpoint, "FACTFLOW_TEST_S3_ENDPOINT is not set: run `scripts/services.sh up minio` and eval its env")
+	creds := s3.Config{Endpoint: endpoint, Region: os.Getenv("FACTFLOW_TEST_S3_REGION"),
+		AccessKey: os.Getenv("FACTFLOW_TEST_S3_ACCESS_KEY"), SecretKey: os.Getenv("FACTFLOW_TEST_S3_SECRET_KEY")}
+	for name, tc := range map[string]struct {
+		uri  string
+		cfg  s3.Config
+		code string
+	}{
+		"missing bucket": {"minio://factflow-no-such-bucket", creds, s3.CodeBucketNotFound},
+		"wrong secret": {"minio://factflow-no-such-bucket", s3.Config{Endpoint: endpoint, AccessKey: creds.AccessKey,
+			SecretKey: "wrong-secret-value"}, s3.CodeAccessDenied},
+		"no endpoint": {"minio://bucket", s3.Config{AccessKey: "a", SecretKey: "b"}, s3.CodeConfigInvalid},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := container.Start(context.Background(), container.Config{DataDir: t.TempDir(),
+				DatabaseURL: storetest.URL(t), StorageURI: tc.uri, S3: tc.cfg})
+			var ce *adapters.CodedError
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, tc.code, ce.Code, err.Error())
+			require.NotEmpty(t, ce.Hint)
+			require.NotContains(t, err.Error(), "wrong-secret-value")
+			require.NotContains(t, err.Error(), creds.SecretKey)
 		})
 	}
 }
