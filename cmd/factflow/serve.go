@@ -208,6 +208,7 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 		Search:     c.Search,
 		Chat:       c.Chat,
 		LLM:        c.LLM,
+		Webhooks:   c.Webhooks,
 		Metrics:    met,
 		Lineage:    c.Lineage,
 		QueueURL:   cfg.Queue.URL,

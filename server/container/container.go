@@ -32,6 +32,7 @@ import (
 	"github.com/factflow/factflow/storage/fs"
 	"github.com/factflow/factflow/storage/s3"
 	"github.com/factflow/factflow/store"
+	"github.com/factflow/factflow/webhooks"
 )
 
 // Config says what to wire. Empty DatabaseURL, QueueURL and StorageURI
@@ -75,6 +76,11 @@ type Config struct {
 	// searched when a request names none.
 	SearchLanguage     string
 	SearchDefaultModel string
+	// WebhookSchedule is the wait before each retry of a webhook delivery
+	// (nil: 1m, 5m, 30m, 2h, 12h); WebhookPollInterval how often the
+	// dispatcher looks for due deliveries (default 1s). Tests shorten both.
+	WebhookSchedule     []time.Duration
+	WebhookPollInterval time.Duration
 }
 
 // StorageEventRetention is how long the storage event feed keeps an event
@@ -111,6 +117,8 @@ type Container struct {
 	VectorAvailable bool
 	Search          *search.Service
 	Chat            *chat.Service
+	// Webhooks holds the subscriptions and dispatches their deliveries.
+	Webhooks *webhooks.Service
 	// Interrupted lists executions of stopped processes found running at
 	// start and marked interrupted.
 	Interrupted []string
@@ -432,6 +440,12 @@ func (c *Container) startEngine(ctx context.Context) error {
 	if tp, ok := c.Queue.(orchestrator.TopicPublisher); ok {
 		c.Topics = orchestrator.ForwardTopics(m.Bus(), tp, c.log)
 		c.onStop("system topics", c.Topics.Stop)
+	}
+	if err := c.startWebhooks(m); err != nil {
+		// The orchestrator's stop is not registered yet.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, m.Shutdown(sctx))
 	}
 	c.onStop("orchestrator", m.Shutdown)
 

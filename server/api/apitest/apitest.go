@@ -45,6 +45,9 @@ func Start(t testing.TB, cfg container.Config, opts api.Options) *Server {
 	opts.DB, opts.Manager, opts.Storage, opts.Queue = c.DB, c.Manager, c.Storage, c.Queue
 	opts.Registry, opts.InstanceID, opts.Archives, opts.Lineage = c.Registry, c.Instance.ID, c.Archives, c.Lineage
 	opts.Vectors, opts.Search, opts.Chat, opts.LLM = c.Vectors, c.Search, c.Chat, c.LLM
+	if opts.Webhooks == nil {
+		opts.Webhooks = c.Webhooks
+	}
 	if opts.Version == "" {
 		opts.Version = "test"
 	}
