@@ -80,7 +80,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newConfigCmd(), newRunCmd(), newServeCmd(),
 		newExecutionCmd(), newPipelineCmd(), newStorageCmd(), newSystemCmd(), newDLQCmd(), newLineageCmd(),
-		newSearchCmd(), newIndexCmd(), newChatCmd())
+		newSearchCmd(), newIndexCmd(), newChatCmd(), newWebhookCmd())
 	addClientFlags(root)
 	return root
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
 	"github.com/factflow/factflow/store"
+	"github.com/factflow/factflow/webhooks"
 )
 
 // Options are the services the API serves.
@@ -53,6 +54,8 @@ type Options struct {
 	Search  *search.Service
 	Chat    *chat.Service
 	LLM     *llm.Registry
+	// Webhooks serves /webhooks (nil: those operations are absent).
+	Webhooks *webhooks.Service
 
 	// System and metrics (all optional).
 	// Metrics, when set, is served at /metrics and times every operation.
@@ -145,6 +148,7 @@ func New(opts Options) (*API, error) {
 	a.registerSearch()
 	a.registerIndexes()
 	a.registerChat()
+	a.registerWebhooks()
 
 	a.documentOperations()
 

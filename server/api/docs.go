@@ -123,6 +123,21 @@ var opDocs = map[string]opDoc{
 	"delete-chat-thread": {desc: "Deletes the thread and its messages.", errs: threadNotFound},
 	"list-chat-messages": {desc: "The thread's messages, oldest first; an answer carries the sources it was given.", errs: threadNotFound},
 	"send-chat-message":  {errs: map[int]string{400: "CHAT_QUERY_INVALID", 404: "CHAT_THREAD_NOT_FOUND, SEARCH_MODEL_NOT_FOUND", 503: "PGVECTOR_UNAVAILABLE, CHAT_NOT_CONFIGURED"}},
+
+	"create-webhook": {desc: "Stores a subscription and answers it with its signing secret (generated unless given), the only time the secret is shown. " +
+		"Targets that resolve to private or loopback addresses are refused unless the server allows them.", errs: webhookInvalid},
+	"list-webhooks": {desc: "Subscriptions, oldest first, without their secrets."},
+	"get-webhook":   {desc: "One subscription, without its secret.", errs: webhookNotFound},
+	"update-webhook": {desc: "Changes the fields given. A new secret (secret, or rotate_secret=true for a generated one) is in this answer only; " +
+		"deliveries sent from then on are signed with it.",
+		errs: map[int]string{400: webhookInvalid[400], 404: "WEBHOOK_NOT_FOUND", 422: "WEBHOOK_SECRET_CHOICE_INVALID"}},
+	"delete-webhook": {desc: "Removes the subscription and its deliveries.", errs: webhookNotFound},
+	"test-webhook": {desc: "Queues a webhook.test event for this subscription only, whatever its event types and filters, and answers the delivery; " +
+		"its outcome shows in the deliveries.", errs: webhookNotFound},
+	"list-webhook-deliveries": {desc: "Deliveries newest first with their status (pending, succeeded, dead), attempts, last HTTP status and error, and next attempt.",
+		errs: webhookNotFound},
+	"redeliver-webhook": {desc: "Queues the delivery again now, whatever its state, with the same delivery id (receivers deduplicate on X-Factflow-Delivery) and a fresh attempt budget.",
+		errs: map[int]string{404: "WEBHOOK_DELIVERY_NOT_FOUND", 409: "WEBHOOK_DELIVERY_IN_FLIGHT"}},
 }
 
 var (
@@ -137,6 +152,10 @@ var (
 	chatErrs   = map[int]string{400: "CHAT_QUERY_INVALID, LLM_PROFILE_NOT_FOUND", 404: "SEARCH_MODEL_NOT_FOUND, EXECUTION_NOT_FOUND",
 		429: "CHAT_GENERATION_FAILED (rate limited)", 502: "CHAT_GENERATION_FAILED", 503: "PGVECTOR_UNAVAILABLE, CHAT_NOT_CONFIGURED"}
 	threadNotFound = map[int]string{404: "CHAT_THREAD_NOT_FOUND"}
+	// A refused target is a 400 like a malformed URL: the request names
+	// an address the server will not call, whoever asks.
+	webhookInvalid  = map[int]string{400: "WEBHOOK_URL_INVALID, WEBHOOK_EVENT_TYPE_INVALID, WEBHOOK_TARGET_FORBIDDEN"}
+	webhookNotFound = map[int]string{404: "WEBHOOK_NOT_FOUND"}
 )
 
 // documentOperations writes opDocs into the OpenAPI document: the
