@@ -262,7 +262,7 @@ func (rp *routeProcessor) invoke(ctx context.Context, d queue.Delivery, s *step,
 	var started time.Time
 	res, err := rp.guarded(ctx, s, func() (*adapters.Result, error) {
 		if wantStages {
-			rp.stageEvent(d, s, "initiated", nil)
+			rp.stageEvent(store.EventStage, d, s, "initiated", nil)
 		}
 		started = time.Now()
 		return safeProcess(ctx, s.adapter, in)
@@ -286,7 +286,11 @@ func (rp *routeProcessor) invoke(ctx context.Context, d queue.Delivery, s *step,
 		errInfo["attempt"] = d.Attempt
 	}
 	if wantStages {
-		rp.stageEvent(d, s, status, errInfo)
+		rp.stageEvent(store.EventStage, d, s, status, errInfo)
+	}
+	if status == store.StageFailed {
+		// Failures are few enough to announce always (webhooks).
+		rp.stageEvent(store.EventStepFailed, d, s, status, errInfo)
 	}
 	if ex.m.opts.Lineage != nil {
 		ex.m.opts.Lineage.Append(store.LineageEntry{
@@ -490,7 +494,7 @@ func (rp *routeProcessor) publish(ctx context.Context, d queue.Delivery, outputs
 	return nil
 }
 
-func (rp *routeProcessor) stageEvent(d queue.Delivery, s *step, status string, errInfo map[string]any) {
+func (rp *routeProcessor) stageEvent(typ string, d queue.Delivery, s *step, status string, errInfo map[string]any) {
 	data := map[string]any{
 		"correlation_id": d.ID,
 		"adapter":        s.typ,
@@ -508,7 +512,7 @@ func (rp *routeProcessor) stageEvent(d queue.Delivery, s *step, status string, e
 	rp.ex.m.bus.Publish(store.ExecutionEvent{
 		ID:          newID(),
 		ExecutionID: rp.ex.ID,
-		Type:        store.EventStage,
+		Type:        typ,
 		Route:       rp.route.ID,
 		Data:        data,
 		CreatedAt:   time.Now().UTC(),

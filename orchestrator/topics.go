@@ -43,7 +43,9 @@ func ForwardTopics(bus *Bus, pub TopicPublisher, log *slog.Logger) *TopicForward
 	if log == nil {
 		log = slog.Default()
 	}
-	events, stop := bus.Subscribe(1024, false, func(ev store.ExecutionEvent) bool { return ev.Type != store.EventStage })
+	events, stop := bus.Subscribe(1024, false, func(ev store.ExecutionEvent) bool {
+		return ev.Type != store.EventStage && ev.Type != store.EventStepFailed
+	})
 	f := &TopicForwarder{pub: pub, log: log, events: events, stop: stop, done: make(chan struct{})}
 	go f.run()
 	return f

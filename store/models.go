@@ -76,6 +76,10 @@ const (
 	// EventBreaker is a circuit breaker changing state (data: adapter,
 	// adapter_index, from, to).
 	EventBreaker = "breaker"
+	// EventStepFailed is an adapter step that failed (data as a stage
+	// event's). Published whether or not anyone asked for stage events,
+	// for the lineage.failed webhooks; never persisted in the timeline.
+	EventStepFailed = "step_failed"
 )
 
 // ExecutionEvent is one entry of an execution's timeline. IDs are UUIDv7, so

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/server/container"
 	"github.com/factflow/factflow/storage/s3"
+	"github.com/factflow/factflow/webhooks"
 )
 
 // Config is the application config of `factflow serve`. Field comments give
@@ -36,6 +38,7 @@ type Config struct {
 	Pipelines    Pipelines    `yaml:"pipelines"`
 	LLM          LLM          `yaml:"llm"`
 	Search       Search       `yaml:"search"`
+	Webhooks     Webhooks     `yaml:"webhooks"`
 	Logging      Logging      `yaml:"logging"`
 
 	// sources tells where each setting that is not a default came from
@@ -160,6 +163,14 @@ type Search struct {
 	DefaultModel string `yaml:"default_model"`
 }
 
+// Webhooks are the deliveries of webhook subscriptions.
+type Webhooks struct {
+	// RetrySchedule is the wait before each retry of a failed delivery;
+	// after the last the delivery is dead. An empty list means no retries.
+	// webhooks.retry_schedule: [1m, 5m, 30m, 2h, 12h].
+	RetrySchedule []time.Duration `yaml:"retry_schedule"`
+}
+
 // Logging is the process log on stderr.
 type Logging struct {
 	// Level: debug, info, warn or error. logging.level: info.
@@ -178,6 +189,7 @@ func Defaults() Config {
 		Pipelines:    Pipelines{ValidateStrict: true},
 		LLM:          LLM{DefaultEmbedding: llm.DefaultEmbeddingProfile, DefaultCompletion: llm.DefaultCompletionProfile},
 		Search:       Search{Language: "english"},
+		Webhooks:     Webhooks{RetrySchedule: slices.Clone(webhooks.DefaultSchedule)},
 		Logging:      Logging{Level: "info", Format: "text"},
 	}
 }
@@ -324,6 +336,14 @@ func (c *Config) check() []string {
 			}
 		}
 	}
+	if len(c.Webhooks.RetrySchedule) > 20 {
+		bad("webhooks.retry_schedule", "has %d waits; at most 20", len(c.Webhooks.RetrySchedule))
+	}
+	for i, d := range c.Webhooks.RetrySchedule {
+		if d <= 0 {
+			bad("webhooks.retry_schedule", "wait %d is %s; every wait must be positive, e.g. 1m", i+1, d)
+		}
+	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(c.Logging.Level)); err != nil {
 		bad("logging.level", "%q: use debug, info, warn or error", c.Logging.Level)
@@ -383,7 +403,17 @@ func (c *Config) ContainerConfig() container.Config {
 		DefaultCompletion:       c.LLM.DefaultCompletion,
 		SearchLanguage:          c.Search.Language,
 		SearchDefaultModel:      c.Search.DefaultModel,
+		WebhookSchedule:         webhookSchedule(c.Webhooks.RetrySchedule),
 	}
+}
+
+// webhookSchedule keeps an explicit empty schedule (no retries) apart
+// from an absent one (the default).
+func webhookSchedule(s []time.Duration) []time.Duration {
+	if s == nil {
+		return nil
+	}
+	return append([]time.Duration{}, s...)
 }
 
 // NewLogger returns the process logger writing to w at the configured

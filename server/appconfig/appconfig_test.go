@@ -421,3 +421,29 @@ storage:
 	require.NotContains(t, logged.String(), "secret")
 	require.Contains(t, logged.String(), "minio.internal")
 }
+
+func TestAppConfigWebhookSchedule(t *testing.T) {
+	t.Parallel()
+	c, err := appconfig.Load(appconfig.Options{File: writeConfig(t, "webhooks:\n  retry_schedule: [10s, 2m]\n"),
+		LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{10 * time.Second, 2 * time.Minute}, c.ContainerConfig().WebhookSchedule)
+
+	c, err = appconfig.Load(appconfig.Options{File: writeConfig(t, "webhooks:\n  retry_schedule: []\n"),
+		LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+	require.NoError(t, err)
+	require.NotNil(t, c.ContainerConfig().WebhookSchedule, "an empty schedule is kept: no retries")
+	require.Empty(t, c.ContainerConfig().WebhookSchedule)
+
+	c, err = appconfig.Load(appconfig.Options{LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 12 * time.Hour},
+		c.ContainerConfig().WebhookSchedule)
+
+	_, err = appconfig.Load(appconfig.Options{File: writeConfig(t, "webhooks:\n  retry_schedule: [1m, -5s]\n"),
+		LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+	require.Contains(t, requireCode(t, err, appconfig.CodeInvalid), "webhooks.retry_schedule")
+	_, err = appconfig.Load(appconfig.Options{File: writeConfig(t, "webhooks:\n  retry_schedule: [soon]\n"),
+		LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+	requireCode(t, err, appconfig.CodeInvalid)
+}

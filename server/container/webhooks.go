@@ -104,6 +104,8 @@ func webhookType(ev store.ExecutionEvent) string {
 		}
 	case store.EventDeadLetter:
 		return webhooks.EventDeadLetterCreated
+	case store.EventStepFailed:
+		return webhooks.EventLineageFailed
 	case storage.EventObjectCreated:
 		return webhooks.EventStorageObjectCreated
 	}

@@ -77,8 +77,9 @@ func TestWebhooksReceiveEngineEvents(t *testing.T) {
 	srv := httptest.NewServer(rcv)
 	t.Cleanup(srv.Close)
 	created, err := c.Webhooks.Create(ctx, webhooks.CreateRequest{URL: srv.URL + "/hook",
-		EventTypes: []string{webhooks.EventExecutionStarted, webhooks.EventExecutionCompleted, webhooks.EventDeadLetterCreated},
-		Filters:    store.WebhookFilters{ConfigID: cfg.ID}})
+		EventTypes: []string{webhooks.EventExecutionStarted, webhooks.EventExecutionCompleted, webhooks.EventDeadLetterCreated,
+			webhooks.EventLineageFailed},
+		Filters: store.WebhookFilters{ConfigID: cfg.ID}})
 	require.NoError(t, err)
 	rcv.mu.Lock()
 	rcv.secret = created.Secret
@@ -109,9 +110,9 @@ init_message: { route: a, payload: {} }
 	require.NoError(t, err)
 	<-ex.Done()
 
-	require.Eventually(t, func() bool { return len(rcv.types()) >= 3 }, 30*time.Second, 50*time.Millisecond, rcv.types())
-	require.Equal(t, []string{webhooks.EventExecutionStarted, webhooks.EventDeadLetterCreated, webhooks.EventExecutionCompleted},
-		rcv.types(), "in the order they happened")
+	require.Eventually(t, func() bool { return len(rcv.types()) >= 4 }, 30*time.Second, 50*time.Millisecond, rcv.types())
+	require.Equal(t, []string{webhooks.EventExecutionStarted, webhooks.EventLineageFailed, webhooks.EventDeadLetterCreated,
+		webhooks.EventExecutionCompleted}, rcv.types(), "in the order they happened")
 	rcv.mu.Lock()
 	seen := map[string]bool{}
 	for _, g := range rcv.got {
@@ -120,9 +121,13 @@ init_message: { route: a, payload: {} }
 		require.False(t, seen[g.delivery], "one delivery id per event")
 		seen[g.delivery] = true
 	}
-	dl := rcv.got[1].body
-	require.Equal(t, "b", dl["route_id"])
-	require.Equal(t, "fail", dl["adapter_name"])
+	for _, g := range rcv.got[1:3] {
+		require.Equal(t, "b", g.body["route_id"], g.typ)
+		require.Equal(t, "fail", g.body["adapter_name"], g.typ)
+	}
+	failed, _ := rcv.got[1].body["data"].(map[string]any)
+	require.Equal(t, "failed", failed["stage_status"])
+	require.NotEmpty(t, failed["error"], "the failure's error info")
 	rcv.mu.Unlock()
 	require.Empty(t, other.types(), "a subscription of another config hears nothing")
 }
