@@ -131,3 +131,63 @@ init_message: { route: a, payload: {} }
 	rcv.mu.Unlock()
 	require.Empty(t, other.types(), "a subscription of another config hears nothing")
 }
+
+// TestSlowWebhookReceiverDoesNotBlockThePipeline: a receiver that hangs
+// holds up its own deliveries only; executions run and finish as usual,
+// and the outbox keeps the events for it.
+func TestSlowWebhookReceiverDoesNotBlockThePipeline(t *testing.T) {
+	t.Parallel()
+	natsURL := os.Getenv("FACTFLOW_TEST_NATS_URL")
+	require.NotEmpty(t, natsURL, "FACTFLOW_TEST_NATS_URL is not set: run `scripts/services.sh up nats` and eval its env")
+	c := start(t, container.Config{DataDir: t.TempDir(), DatabaseURL: storetest.URL(t), QueueURL: natsURL,
+		AllowPrivateTargets: true, WebhookPollInterval: 50 * time.Millisecond})
+	ctx := context.Background()
+	release := make(chan struct{})
+	var hits sync.WaitGroup
+	hits.Add(1)
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(hits.Done)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	created, err := c.Webhooks.Create(ctx, webhooks.CreateRequest{URL: srv.URL, EventTypes: webhooks.EventTypes()})
+	require.NoError(t, err)
+
+	p, report := pipeline.Load([]byte(`
+version: "1.0"
+routes:
+  a:
+    inbound: { queue: slowhook.a, concurrency: 4 }
+    adapters: [ { type: noop } ]
+init_message: { route: a, payload: {} }
+`), c.Registry)
+	require.True(t, report.Valid(), report.Findings)
+	for range 3 {
+		ex, err := c.Manager.Start(ctx, orchestrator.StartRequest{Pipeline: p, ConfigName: "slowhook"})
+		require.NoError(t, err)
+		select {
+		case <-ex.Done():
+		case <-time.After(30 * time.Second):
+			t.Fatal("an execution waited for the webhook receiver")
+		}
+		require.Equal(t, store.StatusCompleted, ex.Status())
+	}
+	hits.Wait() // the receiver got the first event and holds it
+	var pg store.Page[store.WebhookDelivery]
+	require.Eventually(t, func() bool {
+		pg, err = c.Webhooks.Deliveries(ctx, created.ID, 100, 0)
+		return err == nil && pg.Total == 6
+	}, 30*time.Second, 20*time.Millisecond, "started and completed of each execution reach the outbox")
+	pending := 0
+	for _, d := range pg.Items {
+		if d.Status == store.WebhookDeliveryPending {
+			pending++
+		}
+	}
+	require.Equal(t, 6, pending, "none delivered while the first one hangs; none lost")
+}
