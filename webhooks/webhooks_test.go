@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,11 +167,18 @@ func TestRetriesWhileReceiverIsDown(t *testing.T) {
 		opts.Schedule[i] = 200 * time.Millisecond
 	}
 	s := newService(t, db, opts)
+	// The receiver's address is held from the start (no other process can
+	// take it meanwhile); while it is down every connection is dropped
+	// unanswered.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	sub := create(t, s, "http://"+addr+"/hook")
+	down := &downListener{Listener: ln}
+	down.down.Store(true)
+	rcv := &receiver{}
+	srv := &http.Server{Handler: http.HandlerFunc(rcv.serve), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(down) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	sub := create(t, s, "http://"+ln.Addr().String()+"/hook")
 	run(t, s)
 	publish(t, s, "e1")
 	var d store.WebhookDelivery
@@ -182,18 +190,28 @@ func TestRetriesWhileReceiverIsDown(t *testing.T) {
 	require.Contains(t, d.LastError, "request failed")
 	require.Zero(t, d.LastStatus)
 
-	// The receiver comes up on the same address: a later retry reaches it.
-	ln, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("port %s was taken meanwhile: %v", addr, err)
-	}
-	rcv := &receiver{}
-	srv := &http.Server{Handler: http.HandlerFunc(rcv.serve), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	// The receiver comes up: a later retry reaches it.
+	down.down.Store(false)
 	got := waitStatus(t, s, d.ID, store.WebhookDeliverySucceeded)
 	require.GreaterOrEqual(t, got.Attempts, 2)
 	require.Equal(t, d.ID, rcv.all()[0].Delivery)
+}
+
+// downListener drops every connection while down is set: a receiver
+// whose endpoint is unreachable.
+type downListener struct {
+	net.Listener
+	down atomic.Bool
+}
+
+func (l *downListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || !l.down.Load() {
+			return c, err
+		}
+		_ = c.Close()
+	}
 }
 
 func TestNoRetryOnClientErrors(t *testing.T) {
