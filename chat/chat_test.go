@@ -12,6 +12,7 @@ import (
 	"github.com/factflow/factflow/chat"
 	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/search"
+	"github.com/factflow/factflow/search/searchtest"
 	"github.com/factflow/factflow/store"
 )
 
@@ -36,7 +37,7 @@ func requireCitationsMap(t *testing.T, a *chat.Answer) {
 }
 
 func TestCompleteExtractiveCitesTheRightSegment(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	svc := service(f, t, nil)
 	ctx := testCtx(t)
 
@@ -52,7 +53,7 @@ func TestCompleteExtractiveCitesTheRightSegment(t *testing.T) {
 	require.Equal(t, f.ExecA, first.ExecutionID)
 	require.Equal(t, "Sourdough", first.Title)
 	require.Equal(t, "Fermentation", first.Heading)
-	require.Equal(t, slot384, first.Model)
+	require.Equal(t, searchtest.Slot384, first.Model)
 	require.True(t, first.Cited)
 	require.LessOrEqual(t, len(a.Sources), chat.DefaultMaxTotalResults)
 	requireCitationsMap(t, a)
@@ -62,9 +63,9 @@ func TestCompleteExtractiveCitesTheRightSegment(t *testing.T) {
 	require.Equal(t, chat.ContextRAG, a.ContextMode)
 
 	// A request may name the slot of its default source.
-	a, err = svc.Complete(ctx, chat.Request{Query: question, EmbeddingModel: slot256})
+	a, err = svc.Complete(ctx, chat.Request{Query: question, EmbeddingModel: searchtest.Slot256})
 	require.NoError(t, err)
-	require.Equal(t, slot256, a.Sources[0].Model)
+	require.Equal(t, searchtest.Slot256, a.Sources[0].Model)
 	require.Equal(t, f.Segments["sourdough"], a.Sources[0].SegmentID)
 
 	// Without context nothing is retrieved and nothing can be cited.
@@ -75,7 +76,7 @@ func TestCompleteExtractiveCitesTheRightSegment(t *testing.T) {
 }
 
 func TestStreamEventOrder(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	svc := service(f, t, nil)
 	ctx := testCtx(t)
 
@@ -117,13 +118,13 @@ func TestStreamEventOrder(t *testing.T) {
 }
 
 func TestRetrievalStrategies(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	svc := service(f, t, nil)
 	ctx := testCtx(t)
 	// Both documents match; on its own the volcano one scores higher.
 	const both = "Sourdough bread, volcanic eruptions?"
-	srcA := chat.SourceSpec{Name: "a", Model: slot384, ExecutionIDs: []string{f.ExecA}}
-	srcB := chat.SourceSpec{Name: "b", Model: slot384, ExecutionIDs: []string{f.ExecB}}
+	srcA := chat.SourceSpec{Name: "a", Model: searchtest.Slot384, ExecutionIDs: []string{f.ExecA}}
+	srcB := chat.SourceSpec{Name: "b", Model: searchtest.Slot384, ExecutionIDs: []string{f.ExecB}}
 
 	t.Run("merge", func(t *testing.T) {
 		a, err := svc.Complete(ctx, chat.Request{Query: both, RAG: chat.RAGConfig{Sources: []chat.SourceSpec{srcA, srcB}}})
@@ -139,8 +140,8 @@ func TestRetrievalStrategies(t *testing.T) {
 		require.Equal(t, "a", a.Sources[0].Source)
 
 		// The same segments through two slots are cited once.
-		all384 := chat.SourceSpec{Name: "x", Model: slot384}
-		all256 := chat.SourceSpec{Name: "y", Model: slot256}
+		all384 := chat.SourceSpec{Name: "x", Model: searchtest.Slot384}
+		all256 := chat.SourceSpec{Name: "y", Model: searchtest.Slot256}
 		a, err = svc.Complete(ctx, chat.Request{Query: question,
 			RAG: chat.RAGConfig{Sources: []chat.SourceSpec{all384, all256}, MaxTotalResults: 3}})
 		require.NoError(t, err)
@@ -184,7 +185,7 @@ func TestRetrievalStrategies(t *testing.T) {
 }
 
 func TestPromptOfARemoteProfile(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	fake := newFakeLLM(t, "Wild yeast ferments the flour [1].")
 	svc := service(f, t, fake.registry(t))
 	ctx := testCtx(t)
@@ -234,7 +235,7 @@ func TestPromptOfARemoteProfile(t *testing.T) {
 }
 
 func TestChatErrors(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	ctx := testCtx(t)
 	svc := service(f, t, nil)
 	for _, req := range []chat.Request{
@@ -261,7 +262,7 @@ func TestChatErrors(t *testing.T) {
 	_, err = svc.Complete(ctx, chat.Request{Query: question, Profile: "nope"})
 	require.Equal(t, llm.CodeProfileNotFound, llm.Code(err), "%v", err)
 
-	bare := chat.New(search.New(f.V, f.Reg, search.Options{DefaultModel: slot384}), f.V, nil, nil, chat.Options{})
+	bare := chat.New(search.New(f.V, f.Reg, search.Options{DefaultModel: searchtest.Slot384}), f.V, nil, nil, chat.Options{})
 	_, err = bare.Complete(ctx, chat.Request{Query: question})
 	require.Equal(t, chat.CodeNotConfigured, chat.ErrorCode(err))
 	require.Equal(t, chat.CodeNotConfigured, chat.ErrorCode(bare.Check(ctx, chat.Request{Query: question})))

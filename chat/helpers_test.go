@@ -21,25 +21,14 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-type fixture = searchtest.Fixture
-
-func newFixture(t *testing.T, slots ...string) *fixture { return searchtest.New(t, slots...) }
-
-const (
-	slot384 = searchtest.Slot384
-	slot256 = searchtest.Slot256
-)
-
-var corpus = searchtest.Corpus
-
-// service is a chat service over the fixture, searching slot384 by
+// service is a chat service over the fixture, searching searchtest.Slot384 by
 // default and completing with reg (the fixture's offline registry when
 // nil).
-func service(f *fixture, t *testing.T, reg *llm.Registry) *chat.Service {
+func service(f *searchtest.Fixture, t *testing.T, reg *llm.Registry) *chat.Service {
 	t.Helper()
 	if reg == nil {
 		reg = f.Reg
 	}
-	s := search.New(f.V, reg, search.Options{DefaultModel: slot384})
+	s := search.New(f.V, reg, search.Options{DefaultModel: searchtest.Slot384})
 	return chat.New(s, f.V, f.DB.ChatThreads(), reg, chat.Options{})
 }

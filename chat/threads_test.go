@@ -10,18 +10,19 @@ import (
 
 	"github.com/factflow/factflow/chat"
 	"github.com/factflow/factflow/llm"
+	"github.com/factflow/factflow/search/searchtest"
 	"github.com/factflow/factflow/store"
 )
 
 func TestSendMessagePersistsTheTurnAndFollowsUp(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	fake := newFakeLLM(t, "Wild yeast ferments the flour [1].")
 	svc := service(f, t, fake.registry(t))
 	ctx := testCtx(t)
 	threads := f.DB.ChatThreads()
 
 	th, err := threads.Create(ctx, "", map[string]any{"profile": "remote",
-		"rag_config": map[string]any{"sources": []any{map[string]any{"name": "main", "model_name": slot384}}}}, nil)
+		"rag_config": map[string]any{"sources": []any{map[string]any{"name": "main", "model_name": searchtest.Slot384}}}}, nil)
 	require.NoError(t, err)
 
 	var events []chat.Event
@@ -91,7 +92,7 @@ func TestSendMessagePersistsTheTurnAndFollowsUp(t *testing.T) {
 }
 
 func TestSendMessageFailureStoresNoAnswer(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	fake := newFakeLLM(t, "unused")
 	fake.setFail(true)
 	svc := service(f, t, fake.registry(t))

@@ -19,17 +19,6 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-type fixture = searchtest.Fixture
-
-func newFixture(t *testing.T, slots ...string) *fixture { return searchtest.New(t, slots...) }
-
-const (
-	slot384 = searchtest.Slot384
-	slot256 = searchtest.Slot256
-)
-
-var corpus = searchtest.Corpus
-
-func service(f *fixture, opts search.Options) *search.Service {
+func service(f *searchtest.Fixture, opts search.Options) *search.Service {
 	return search.New(f.V, f.Reg, opts)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/factflow/factflow/llm"
 	"github.com/factflow/factflow/search"
+	"github.com/factflow/factflow/search/searchtest"
 	"github.com/factflow/factflow/store"
 	"github.com/factflow/factflow/store/storetest"
 )
@@ -16,8 +17,8 @@ import (
 const question = "Why does sourdough bread rise?"
 
 func TestSearchModesRankTheLexicalMatchFirst(t *testing.T) {
-	f := newFixture(t)
-	svc := service(f, search.Options{DefaultModel: slot384})
+	f := searchtest.New(t)
+	svc := service(f, search.Options{DefaultModel: searchtest.Slot384})
 	ctx := testCtx(t)
 	want := f.Segments["sourdough"]
 
@@ -27,15 +28,15 @@ func TestSearchModesRankTheLexicalMatchFirst(t *testing.T) {
 	}{
 		{search.ModeSemantic, func() (*search.Response, error) { return svc.Semantic(ctx, search.Request{Query: question}) }},
 		{search.ModeSemantic, func() (*search.Response, error) {
-			return svc.Semantic(ctx, search.Request{Query: question, Model: slot256})
+			return svc.Semantic(ctx, search.Request{Query: question, Model: searchtest.Slot256})
 		}},
 		{search.ModeHybrid, func() (*search.Response, error) { return svc.Hybrid(ctx, search.Request{Query: question}) }},
 		{search.ModeRRF, func() (*search.Response, error) { return svc.RRF(ctx, search.Request{Query: question}) }},
 		{search.ModeRRF, func() (*search.Response, error) {
-			return svc.RRF(ctx, search.Request{Query: question, Models: []string{slot384, slot256}})
+			return svc.RRF(ctx, search.Request{Query: question, Models: []string{searchtest.Slot384, searchtest.Slot256}})
 		}},
 		{search.ModeMultiModel, func() (*search.Response, error) {
-			return svc.MultiModel(ctx, search.Request{Query: question, Models: []string{slot384, slot256}})
+			return svc.MultiModel(ctx, search.Request{Query: question, Models: []string{searchtest.Slot384, searchtest.Slot256}})
 		}},
 	} {
 		resp, err := tc.run()
@@ -72,74 +73,74 @@ func requireCode(t *testing.T, err error, code string, kind error) {
 }
 
 func TestSearchModelResolution(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	ctx := testCtx(t)
 
 	// Two slots and no default: the caller must choose.
 	svc := service(f, search.Options{})
 	_, err := svc.Semantic(ctx, search.Request{Query: question})
 	requireCode(t, err, search.CodeModelRequired, store.ErrInvalidArgument)
-	require.Contains(t, err.Error(), slot384)
-	require.Contains(t, err.Error(), slot256)
-	resp, err := svc.Semantic(ctx, search.Request{Query: question, Model: slot256})
+	require.Contains(t, err.Error(), searchtest.Slot384)
+	require.Contains(t, err.Error(), searchtest.Slot256)
+	resp, err := svc.Semantic(ctx, search.Request{Query: question, Model: searchtest.Slot256})
 	require.NoError(t, err)
-	require.Equal(t, slot256, resp.Model)
+	require.Equal(t, searchtest.Slot256, resp.Model)
 
 	_, err = svc.Semantic(ctx, search.Request{Query: question, Model: "nope"})
 	requireCode(t, err, search.CodeModelNotFound, store.ErrNotFound)
-	require.Contains(t, err.Error(), slot384)
+	require.Contains(t, err.Error(), searchtest.Slot384)
 	_, err = service(f, search.Options{DefaultModel: "gone"}).Hybrid(ctx, search.Request{Query: question})
 	requireCode(t, err, search.CodeModelNotFound, store.ErrNotFound)
 	_, err = svc.MultiModel(ctx, search.Request{Query: question})
 	requireCode(t, err, search.CodeModelRequired, store.ErrInvalidArgument)
-	_, err = svc.MultiModel(ctx, search.Request{Query: question, Models: []string{slot384, "nope"}})
+	_, err = svc.MultiModel(ctx, search.Request{Query: question, Models: []string{searchtest.Slot384, "nope"}})
 	requireCode(t, err, search.CodeModelNotFound, store.ErrNotFound)
 
-	_, err = svc.Semantic(ctx, search.Request{Query: "  ", Model: slot384})
+	_, err = svc.Semantic(ctx, search.Request{Query: "  ", Model: searchtest.Slot384})
 	requireCode(t, err, search.CodeQueryEmpty, store.ErrInvalidArgument)
-	_, err = svc.Semantic(ctx, search.Request{Query: question, Model: slot384, Limit: search.MaxLimit + 1})
+	_, err = svc.Semantic(ctx, search.Request{Query: question, Model: searchtest.Slot384, Limit: search.MaxLimit + 1})
 	requireCode(t, err, search.CodeInvalidRequest, store.ErrInvalidArgument)
-	_, err = svc.Hybrid(ctx, search.Request{Query: question, Model: slot384, Language: "klingon"})
+	_, err = svc.Hybrid(ctx, search.Request{Query: question, Model: searchtest.Slot384, Language: "klingon"})
 	requireCode(t, err, search.CodeLanguageUnknown, store.ErrInvalidArgument)
-	_, err = svc.Hybrid(ctx, search.Request{Query: question, Model: slot384, VectorWeight: 1.5})
+	_, err = svc.Hybrid(ctx, search.Request{Query: question, Model: searchtest.Slot384, VectorWeight: 1.5})
 	requireCode(t, err, search.CodeInvalidRequest, store.ErrInvalidArgument)
 
 	// The slot's profile, not the default one, embeds the query: a
 	// 256-dimensional slot searched with the 384-dimensional default
 	// profile would fail in the store.
-	require.Equal(t, slot256, resp.Hits[0].Model)
+	require.Equal(t, searchtest.Slot256, resp.Hits[0].Model)
 
 	// One slot only: it is the default.
-	one := newFixture(t, slot256)
+	one := searchtest.New(t, searchtest.Slot256)
 	resp, err = service(one, search.Options{}).Semantic(ctx, search.Request{Query: question})
 	require.NoError(t, err)
-	require.Equal(t, slot256, resp.Model)
+	require.Equal(t, searchtest.Slot256, resp.Model)
 	require.Equal(t, one.Segments["sourdough"], resp.Hits[0].SegmentID)
 }
 
 func TestSearchCapabilitiesAndSources(t *testing.T) {
-	f := newFixture(t)
+	f := searchtest.New(t)
 	ctx := testCtx(t)
-	svc := service(f, search.Options{DefaultModel: slot384})
+	svc := service(f, search.Options{DefaultModel: searchtest.Slot384})
 
 	c, err := svc.Capabilities(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{search.ModeSemantic, search.ModeHybrid, search.ModeRRF, search.ModeMultiModel}, c.Modes)
 	require.True(t, c.PgvectorAvailable)
-	require.Equal(t, slot384, c.DefaultModel)
+	require.Equal(t, searchtest.Slot384, c.DefaultModel)
 	require.Contains(t, c.Languages, "english")
 	require.Contains(t, c.Languages, "simple")
 	require.Equal(t, "english", c.DefaultLanguage)
 	require.Len(t, c.Models, 2)
 	for _, m := range c.Models {
-		require.EqualValues(t, len(corpus), m.Vectors, m.Name)
+		require.EqualValues(t, len(searchtest.Corpus), m.Vectors, m.Name)
 		require.True(t, m.ProfileAvailable, m.Name)
 		require.NotNil(t, m.Indexes)
 		switch m.Name {
-		case slot384:
+		case searchtest.Slot384:
 			require.Equal(t, 384, m.Dims)
 			require.Equal(t, "hashing", m.Profile)
-		case slot256:
+		case searchtest.Slot256:
 			require.Equal(t, 256, m.Dims)
 		default:
 			t.Fatalf("unexpected slot %q", m.Name)
@@ -149,7 +150,7 @@ func TestSearchCapabilitiesAndSources(t *testing.T) {
 	srcs, err := svc.Sources(ctx, "", 0)
 	require.NoError(t, err)
 	require.Len(t, srcs, 2)
-	srcs, err = svc.Sources(ctx, slot256, 2)
+	srcs, err = svc.Sources(ctx, searchtest.Slot256, 2)
 	require.NoError(t, err)
 	require.Len(t, srcs, 1)
 	require.Equal(t, f.ExecA, srcs[0].ExecutionID)
@@ -168,7 +169,7 @@ func TestSearchWithoutPgvector(t *testing.T) {
 	reg, err := llm.NewRegistry(nil, llm.Options{})
 	require.NoError(t, err)
 	v := db.Vectors()
-	require.NoError(t, v.RegisterModel(ctx, store.EmbeddingModel{Name: slot384, Profile: "hashing", Dims: 384}))
+	require.NoError(t, v.RegisterModel(ctx, store.EmbeddingModel{Name: searchtest.Slot384, Profile: "hashing", Dims: 384}))
 	svc := search.New(v, reg, search.Options{})
 
 	c, err := svc.Capabilities(ctx)
