@@ -354,6 +354,24 @@ func (r *Webhooks) Matching(ctx context.Context, eventType string, attrs Webhook
 	return out, nil
 }
 
+// ActiveEventTypes lists the event types at least one active subscription
+// listens to.
+func (r *Webhooks) ActiveEventTypes(ctx context.Context) (map[string]bool, error) {
+	rows, err := r.pool.Query(ctx, `SELECT DISTINCT unnest(event_types) FROM webhook_subscriptions WHERE active`)
+	if err != nil {
+		return nil, fmt.Errorf("listing the event types of active webhooks: %w", err)
+	}
+	types, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("listing the event types of active webhooks: %w", err)
+	}
+	out := make(map[string]bool, len(types))
+	for _, t := range types {
+		out[t] = true
+	}
+	return out, nil
+}
+
 // Enqueue records one pending delivery of the event to each subscription,
 // in one statement, due now. payload is the JSON body to send. Deliveries
 // are ordered per subscription by this insert; two Enqueue calls running

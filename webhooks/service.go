@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/factflow/factflow/netguard"
@@ -65,6 +66,7 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	wake   chan struct{}
+	wanted wantedTypes
 }
 
 // New returns a Service on db (migrated).
@@ -179,6 +181,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 	}
 	sub := &store.WebhookSubscription{ID: id, URL: u, Description: req.Description, EventTypes: types,
 		Filters: req.Filters, SecretCiphertext: ct, Active: active}
+	defer s.wanted.invalidate()
 	if err := s.repo.Create(ctx, sub); err != nil {
 		return nil, err
 	}
@@ -243,6 +246,7 @@ func (s *Service) Update(ctx context.Context, id string, req UpdateRequest) (*Su
 	if req.Active != nil {
 		sub.Active = *req.Active
 	}
+	defer s.wanted.invalidate()
 	if err := s.repo.Update(ctx, sub); err != nil {
 		return nil, err
 	}
@@ -252,7 +256,42 @@ func (s *Service) Update(ctx context.Context, id string, req UpdateRequest) (*Su
 }
 
 // Delete removes a subscription and its deliveries.
-func (s *Service) Delete(ctx context.Context, id string) error { return s.repo.Delete(ctx, id) }
+func (s *Service) Delete(ctx context.Context, id string) error {
+	defer s.wanted.invalidate()
+	return s.repo.Delete(ctx, id)
+}
+
+// wantedTTL bounds how long a subscription changed by another process
+// sharing the database goes unnoticed by this one's Publish.
+const wantedTTL = 2 * time.Second
+
+// wantedTypes caches the event types any active subscription listens to.
+// Changes made through this Service invalidate it at once.
+type wantedTypes struct {
+	mu    sync.Mutex
+	types map[string]bool
+	at    time.Time
+}
+
+func (w *wantedTypes) get(ctx context.Context, repo *store.Webhooks) (map[string]bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.types != nil && time.Since(w.at) < wantedTTL {
+		return w.types, nil
+	}
+	types, err := repo.ActiveEventTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.types, w.at = types, time.Now()
+	return types, nil
+}
+
+func (w *wantedTypes) invalidate() {
+	w.mu.Lock()
+	w.types = nil
+	w.mu.Unlock()
+}
 
 // RotateSecret replaces a subscription's secret (generated when secret is
 // empty) and returns the subscription with the new secret, shown this once.
@@ -290,6 +329,11 @@ func (s *Service) Publish(ctx context.Context, e Event) error {
 	if e.Type == EventTest || !KnownEventType(e.Type) {
 		return invalid(CodeEventTypeInvalid, fmt.Sprintf("cannot publish event type %q", e.Type),
 			"publish one of "+strings.Join(EventTypes()[:len(EventTypes())-1], ", "))
+	}
+	// Most events (every stored artefact, say) interest no subscription:
+	// they cost no query then.
+	if wanted, err := s.wanted.get(ctx, s.repo); err == nil && !wanted[e.Type] {
+		return nil
 	}
 	subs, err := s.repo.Matching(ctx, e.Type, store.WebhookFilters{ConfigID: e.ConfigID, ExecutionID: e.ExecutionID,
 		RouteID: e.RouteID, AdapterName: e.AdapterName})
