@@ -475,10 +475,13 @@ func TestVectorsIndexesLifecycle(t *testing.T) {
 	require.NoError(t, tx.Rollback(ctx))
 	require.Contains(t, plan.String(), "Index Scan using "+info.Name, plan.String())
 
-	// Exact and indexed agree on a small set; with statistics, the
-	// indexed query walks the index on its own.
+	// HNSW is approximate and its graph depends on random levels, so the
+	// indexed answers are held to a recall floor over ten queries rather
+	// than to the exact list: with statistics, the indexed query walks the
+	// index on its own.
 	_, err = db.Pool().Exec(ctx, "ANALYZE embeddings, segments, documents")
 	require.NoError(t, err)
+	var found, found2, want int
 	for i := 0; i < 10; i++ {
 		q := make([]float32, 8)
 		for d := range q {
@@ -489,7 +492,9 @@ func TestVectorsIndexesLifecycle(t *testing.T) {
 		approx, err := v.Semantic(ctx, store.VectorQuery{Model: slot, Vector: q, Limit: 5, EfSearch: 200})
 		require.NoError(t, err)
 		require.Len(t, exact, 5)
-		require.Equal(t, ids(exact), ids(approx))
+		require.Len(t, approx, 5)
+		found += overlap(ids(exact), ids(approx))
+		want += len(exact)
 		// A filter matching more than FilteredExactMax vectors walks the
 		// index (iteratively on pgvector 0.8) and still fills the limit.
 		f := store.SearchFilter{ExecutionIDs: []string{exec.ID}}
@@ -497,8 +502,11 @@ func TestVectorsIndexesLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		approx, err = v.Semantic(ctx, store.VectorQuery{Model: slot, Vector: q, Limit: 5, EfSearch: 200, Filter: f})
 		require.NoError(t, err)
-		require.Equal(t, ids(exact), ids(approx))
+		require.Len(t, approx, 5)
+		found2 += overlap(ids(exact), ids(approx))
 	}
+	require.GreaterOrEqual(t, float64(found)/float64(want), 0.9, "recall@5 of the index")
+	require.GreaterOrEqual(t, float64(found2)/float64(want), 0.9, "recall@5 of the filtered index walk")
 	// Index statistics reach pg_stat_user_indexes a moment later.
 	require.Eventually(t, func() bool {
 		ixs, err = v.Indexes(ctx)
@@ -695,4 +703,19 @@ func TestVectorsSearchSettingsStayLocal(t *testing.T) {
 	// ef_search past pgvector's maximum is capped, not an error.
 	_, err = v.Semantic(ctx, store.VectorQuery{Model: "local", Vector: []float32{1, 2, 3, 4}, EfSearch: 5000, Limit: 3})
 	require.NoError(t, err)
+}
+
+// overlap counts the ids of got that are also in want.
+func overlap(want, got []string) int {
+	in := make(map[string]bool, len(want))
+	for _, id := range want {
+		in[id] = true
+	}
+	n := 0
+	for _, id := range got {
+		if in[id] {
+			n++
+		}
+	}
+	return n
 }
