@@ -15,11 +15,16 @@ TEST_SERVICES ?= postgres nats rabbitmq artemis activemq pulsar minio
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all build run run-once test test-go test-fuzz bench bench-brokers bench-server bench-lineage bench-reliability bench-vector update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
+.PHONY: all web build run run-once test test-go test-fuzz test-web test-e2e bench bench-brokers bench-server bench-lineage bench-reliability bench-vector update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
 
 all: build
 
-build:
+# The UI (web/, React + Vite) is built into web/dist/app and embedded in
+# the binary; the build is skipped when nothing under web/ changed.
+web:
+	scripts/web.sh build
+
+build: web
 	$(GO) build -o $(BIN) ./cmd/factflow
 
 # The server on the embedded default: a private PostgreSQL cluster from the
@@ -40,9 +45,20 @@ services-up:
 services-down:
 	$(SERVICES) down
 
-test: lint services-up
+test: lint services-up build
 	eval "$$($(SERVICES) env)"; $(GO) test $(GOTEST_FLAGS) ./...
-	$(MAKE) --no-print-directory test-fuzz
+	$(MAKE) --no-print-directory test-fuzz test-web test-e2e
+
+# The UI's type check and Vitest unit tests.
+test-web:
+	scripts/web.sh test
+
+# Playwright end-to-end tests in headless Chromium against the real binary
+# on the embedded default. FACTFLOW_SCREENSHOTS=docsite/images/ui refreshes
+# the screenshots in the docs.
+test-e2e: build
+	$(SERVICES) install postgres
+	scripts/web.sh e2e $(BIN)
 
 # Short fuzz runs of everything that parses untrusted input (seed corpora
 # are committed under testdata/fuzz and also run as part of `go test`).

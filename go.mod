@@ -161,3 +161,6 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// The UI's npm dependencies are not Go packages, though a few ship .go files.
+ignore ./web/node_modules

@@ -22,6 +22,7 @@ import (
 	"github.com/factflow/factflow/server/appconfig"
 	"github.com/factflow/factflow/server/container"
 	"github.com/factflow/factflow/server/metrics"
+	"github.com/factflow/factflow/web"
 )
 
 // codeListenFailed: the HTTP address cannot be bound.
@@ -211,6 +212,7 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 		Webhooks:   c.Webhooks,
 		Metrics:    met,
 		Lineage:    c.Lineage,
+		UI:         web.Handler(),
 		QueueURL:   cfg.Queue.URL,
 
 		MaxConcurrentExecutions: cfg.Orchestrator.MaxConcurrentExecutions,

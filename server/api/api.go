@@ -56,6 +56,9 @@ type Options struct {
 	LLM     *llm.Registry
 	// Webhooks serves /webhooks (nil: those operations are absent).
 	Webhooks *webhooks.Service
+	// UI answers the GETs no operation claims, except under the server's
+	// own prefixes (nil: those are plain 404s).
+	UI http.Handler
 
 	// System and metrics (all optional).
 	// Metrics, when set, is served at /metrics and times every operation.
@@ -156,11 +159,16 @@ func New(opts Options) (*API, error) {
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics.Handler())
 	}
+	if opts.UI != nil {
+		// "GET /" loses to every more specific pattern, and a path whose
+		// pattern exists for another method still answers 405.
+		mux.Handle("GET /", a.serveUI(opts.UI))
+	}
 	a.handler = a.withRequestID(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
 	return a, nil
 }
 
-// Handler serves /api/v1, /openapi.json and /docs.
+// Handler serves /api/v1, /openapi.json, /docs and the UI.
 func (a *API) Handler() http.Handler { return a.handler }
 
 // OpenAPI is the document served at /openapi.json.
