@@ -67,7 +67,16 @@ cmd_build() {
 
 cmd_test() {
   cmd_deps
-  (cd "$WEB" && npx tsc -p . && npx vitest run)
+  # The client's types must be those of the server's current OpenAPI document.
+  local gen
+  gen=$(mktemp --suffix=.d.ts)
+  (cd "$WEB" && npx openapi-typescript ../server/api/testdata/openapi.json -o "$gen" >/dev/null 2>&1)
+  if ! cmp -s "$gen" "$WEB/src/api/schema.d.ts"; then
+    rm -f "$gen"
+    die "web/src/api/schema.d.ts is out of date with the OpenAPI document: run (cd web && npm run gen:api)"
+  fi
+  rm -f "$gen"
+  (cd "$WEB" && npx tsc -p . && npx tsc -p e2e && npx vitest run)
 }
 
 find_chromium() {
