@@ -19,14 +19,15 @@ import (
 // bus, polled as a fallback.
 
 type storageEventsIn struct {
-	ExecutionIDs []string `query:"execution_id" maxItems:"50" doc:"Only objects of these executions (ids or tags; repeat the parameter)"`
-	Route        string   `query:"route" maxLength:"100"`
-	Stage        string   `query:"stage" maxLength:"100"`
-	Path         string   `query:"path" maxLength:"1024" doc:"Only keys starting with this prefix"`
-	Extension    string   `query:"extension" maxLength:"200" doc:"Comma-separated key suffixes, e.g. .md,.json"`
-	KeepOpen     bool     `query:"keep_open" doc:"Keep streaming after every watched execution ended"`
-	Timeout      int      `query:"timeout" minimum:"0" maximum:"86400" default:"300" doc:"Seconds before the server ends the stream (0 = no limit); reconnect with Last-Event-ID"`
-	LastEventID  string   `header:"Last-Event-ID" maxLength:"64"`
+	ExecutionIDs []string  `query:"execution_id,explode" maxItems:"50" doc:"Only objects of these executions (ids or tags; repeat the parameter)"`
+	Route        string    `query:"route" maxLength:"100"`
+	Stage        string    `query:"stage" maxLength:"100"`
+	Path         string    `query:"path" maxLength:"1024" doc:"Only keys starting with this prefix"`
+	Extension    string    `query:"extension" maxLength:"200" doc:"Comma-separated key suffixes, e.g. .md,.json"`
+	KeepOpen     bool      `query:"keep_open" doc:"Keep streaming after every watched execution ended"`
+	Timeout      int       `query:"timeout" minimum:"0" maximum:"86400" default:"300" doc:"Seconds before the server ends the stream (0 = no limit); reconnect with Last-Event-ID"`
+	Since        time.Time `query:"since" doc:"Start with objects written at or after this time (RFC 3339) instead of the beginning of the feed; ignored when Last-Event-ID is sent"`
+	LastEventID  string    `header:"Last-Event-ID" maxLength:"64"`
 }
 
 func splitExtensions(s string) []string {
@@ -62,11 +63,28 @@ func (a *API) registerStorageEvents() {
 			}
 			f.ExecutionIDs = append(f.ExecutionIDs, rec.ID)
 		}
+		from := in.LastEventID
+		if from == "" && !in.Since.IsZero() {
+			from = eventIDFloor(in.Since)
+		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
-			a.streamStorageEvents(hctx.Context(), openEventStream(hctx, in.LastEventID), f, in.KeepOpen || len(f.ExecutionIDs) == 0,
+			a.streamStorageEvents(hctx.Context(), openEventStream(hctx, from), f, in.KeepOpen || len(f.ExecutionIDs) == 0,
 				time.Duration(in.Timeout)*time.Second)
 		}}, nil
 	})
+}
+
+// eventIDFloor is the smallest UUIDv7 of t's millisecond: event ids are
+// UUIDv7, so every event stored at or after t sorts after it.
+func eventIDFloor(t time.Time) string {
+	var u uuid.UUID
+	ms := uint64(t.UnixMilli())
+	for i := 0; i < 6; i++ {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	u[6] = 0x70 // version 7
+	u[8] = 0x80 // RFC 4122 variant
+	return u.String()
 }
 
 func (a *API) streamStorageEvents(ctx context.Context, s *eventStream, f store.StorageEventFilter, keepOpen bool, limit time.Duration) {

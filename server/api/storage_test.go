@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,18 @@ func TestStorageEventsReplayAndResume(t *testing.T) {
 	for i := range all {
 		require.Equal(t, all[i].ID, got[i].ID)
 	}
+
+	// since starts the feed at a time instead of its beginning.
+	mid := time.Now()
+	later := runIngest(t, e, "feed-later")
+	since := storageEventsOf(t, e, "?execution_id=feed&execution_id=feed-later&since="+url.QueryEscape(mid.Format(time.RFC3339Nano)), "", nil)
+	require.Len(t, since, 6, "only the later execution's objects (execution_id repeats)")
+	for _, ev := range since {
+		require.Equal(t, later.ID, ev.Event.ExecutionID)
+	}
+	// Last-Event-ID wins over since.
+	resumed := storageEventsOf(t, e, "?execution_id=feed&since="+url.QueryEscape(time.Now().Format(time.RFC3339Nano)), all[3].ID, nil)
+	require.Len(t, resumed, 2)
 
 	md := storageEventsOf(t, e, "?execution_id="+ex.ID+"&extension=.md&stage=markdown_storage_writer", "", nil)
 	require.Len(t, md, 3)

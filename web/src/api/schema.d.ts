@@ -7523,6 +7523,8 @@ export interface operations {
                 keep_open?: boolean;
                 /** @description Seconds before the server ends the stream (0 = no limit); reconnect with Last-Event-ID */
                 timeout?: number;
+                /** @description Start with objects written at or after this time (RFC 3339) instead of the beginning of the feed; ignored when Last-Event-ID is sent */
+                since?: string;
             };
             header?: {
                 "Last-Event-ID"?: string;
