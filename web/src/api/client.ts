@@ -44,7 +44,11 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: typeof window === 'undefined' ? 'http://localhost' : window.location.origin });
+export const api = createClient<paths>({
+  baseUrl: typeof window === 'undefined' ? 'http://localhost' : window.location.origin,
+  // Looked up on every call, so tests can stub the global fetch at any time.
+  fetch: (request) => globalThis.fetch(request),
+});
 api.use(auth);
 
 /** A problem+json answer of the API, thrown by `unwrap`. */

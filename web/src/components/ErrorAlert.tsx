@@ -7,7 +7,7 @@ export function ErrorAlert({ error, title }: { error: unknown; title?: string })
   if (!error) return null;
   const e = error instanceof ApiError ? error : undefined;
   return (
-    <Alert color="red" icon={<IconAlertCircle />} title={title ?? 'Request failed'} role="alert">
+    <Alert color="red" icon={<IconAlertCircle />} title={title ?? 'Request failed'} role="alert" data-kind="error">
       <Text size="sm">{error instanceof Error ? error.message : String(error)}</Text>
       {e && (
         <Text size="xs" mt={4}>

@@ -25,3 +25,11 @@ class RO {
 }
 (window as unknown as { ResizeObserver: unknown }).ResizeObserver ??= RO;
 Element.prototype.scrollIntoView ??= () => {};
+
+// jsdom has no document.fonts, which Mantine's autosize textarea listens to.
+if (!('fonts' in document)) {
+  Object.defineProperty(document, 'fonts', {
+    value: { addEventListener() {}, removeEventListener() {}, ready: Promise.resolve() },
+    configurable: true,
+  });
+}
