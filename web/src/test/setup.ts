@@ -1,8 +1,13 @@
 import '@testing-library/jest-dom/vitest';
 import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
+import { fetchStub, installFetchStub } from './fetch';
 
-afterEach(cleanup);
+installFetchStub();
+afterEach(() => {
+  cleanup();
+  fetchStub.impl = null;
+});
 
 // jsdom lacks what Mantine asks the browser for.
 if (!window.matchMedia) {

@@ -4,20 +4,11 @@ import { Route, Routes, useLocation } from 'react-router';
 import { renderPage } from '../../test/render';
 import ChatPage from './ChatPage';
 import { withCitationLinks } from './Answer';
+import { fetchStub, json } from '../../test/fetch';
 
 // Rendering Mantine in jsdom is slow when the whole suite runs in parallel.
 vi.setConfig({ testTimeout: 20_000 });
 
-// openapi-fetch keeps the fetch it saw when the client was created, so a
-// delegating fetch is installed before any module loads.
-const fetchStub = vi.hoisted(() => {
-  const state: { impl: typeof fetch | null } = { impl: null };
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (!state.impl) return Promise.reject(new Error('fetch is not stubbed'));
-    return state.impl(input, init);
-  }) as typeof fetch;
-  return state;
-});
 
 afterEach(() => {
   fetchStub.impl = null;
@@ -44,9 +35,6 @@ function stub(handler: Handler) {
   return calls;
 }
 
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
 
 /** sseResponse answers with an event stream the test feeds piece by piece. */
 function sseResponse(init?: RequestInit) {

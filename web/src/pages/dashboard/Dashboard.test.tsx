@@ -4,26 +4,11 @@ import userEvent from '@testing-library/user-event';
 import { notifications } from '@mantine/notifications';
 import { renderPage } from '../../test/render';
 import Dashboard from '../Dashboard';
+import { fetchStub, json } from '../../test/fetch';
 
-// openapi-fetch keeps the fetch it saw when the client was created, so a
-// delegating fetch is installed before any module loads.
-const fetchStub = vi.hoisted(() => {
-  const state: { impl: typeof fetch | null } = { impl: null };
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (!state.impl) return Promise.reject(new Error('fetch is not stubbed'));
-    return state.impl(input, init);
-  }) as typeof fetch;
-  return state;
-});
 
 type Handler = (url: URL, init: RequestInit | undefined, req: Request | undefined) => Response | undefined;
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': status >= 400 ? 'application/problem+json' : 'application/json' },
-  });
-}
 
 /** sse answers an event stream that stays open after the given events. */
 function sse(events: { event: string; data: unknown }[]): Response {

@@ -1,26 +1,12 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { notifications } from '@mantine/notifications';
 import { renderPage } from '../../test/render';
 import DeadLettersPage from './DeadLettersPage';
+import { fetchStub, json } from '../../test/fetch';
 
-// openapi-fetch keeps the fetch it saw when the client was created, so a
-// delegating fetch is installed before any module loads.
-const fetchStub = vi.hoisted(() => {
-  const state: { impl: typeof fetch | null } = { impl: null };
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (!state.impl) return Promise.reject(new Error('fetch is not stubbed'));
-    return state.impl(input, init);
-  }) as typeof fetch;
-  return state;
-});
 
-const json = (body: unknown, status = 200) =>
-  new Response(status === 204 ? null : JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': status >= 400 ? 'application/problem+json' : 'application/json' },
-  });
 
 const dl = (n: number, extra: Record<string, unknown> = {}) => ({
   id: `dl-${n}`,

@@ -3,17 +3,10 @@ import { configure, screen, waitFor, within, fireEvent } from '@testing-library/
 import { Route, Routes } from 'react-router';
 import { renderPage } from '../../test/render';
 import ExecutionDetailPage from './ExecutionDetailPage';
+import { fetchStub, json } from '../../test/fetch';
 
 // openapi-fetch keeps the fetch it saw when the client was created, so the
 // global is replaced before any import and forwards to each test's stub.
-const fetchStub = vi.hoisted(() => {
-  const state: { impl: typeof fetch | null } = { impl: null };
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (!state.impl) throw new Error('fetch is not stubbed');
-    return state.impl(input, init);
-  }) as typeof fetch;
-  return state;
-});
 
 const ID = '01a23626-539a-7374-92bf-5233104781a2';
 
@@ -84,8 +77,6 @@ function stats(status: string) {
   };
 }
 
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 
 function sseBody(text: string, keepOpen = false): Response {
   const enc = new TextEncoder();

@@ -8,12 +8,6 @@ import { NEW_PIPELINE_TEMPLATE } from './template';
 import { adapters, makeConfig, stubFetch, validReport, type Call } from './testutil';
 
 // openapi-fetch keeps the fetch it saw at creation: delegate to the current stub.
-vi.hoisted(() => {
-  const g = globalThis as unknown as { fetch: typeof fetch; __pipelinesFetch?: typeof fetch };
-  g.fetch = ((i: RequestInfo | URL, init?: RequestInit) =>
-    g.__pipelinesFetch ? g.__pipelinesFetch(i, init) : Promise.reject(new Error('fetch is not stubbed'))) as typeof fetch;
-});
-
 // jsdom has no layout; CodeMirror asks for client rects while measuring.
 if (!Range.prototype.getClientRects) {
   Range.prototype.getClientRects = () => [] as unknown as DOMRectList;

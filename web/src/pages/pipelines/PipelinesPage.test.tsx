@@ -7,12 +7,6 @@ import PipelinesPage from './PipelinesPage';
 import { makeConfig, stubFetch } from './testutil';
 
 // openapi-fetch keeps the fetch it saw at creation: delegate to the current stub.
-vi.hoisted(() => {
-  const g = globalThis as unknown as { fetch: typeof fetch; __pipelinesFetch?: typeof fetch };
-  g.fetch = ((i: RequestInfo | URL, init?: RequestInit) =>
-    g.__pipelinesFetch ? g.__pipelinesFetch(i, init) : Promise.reject(new Error('fetch is not stubbed'))) as typeof fetch;
-});
-
 const bad = makeConfig({
   id: '01a23620-0000-7000-8000-000000000002',
   name: 'broken-crawl',

@@ -1,5 +1,8 @@
 // Test helpers of the pipelines pages: a fetch stub that answers by method and path.
 import { vi } from 'vitest';
+import { fetchStub, json } from '../../test/fetch';
+
+export { json };
 
 export interface Call {
   method: string;
@@ -9,18 +12,9 @@ export interface Call {
 
 type Handler = (call: Call) => { status?: number; body?: unknown } | undefined;
 
-export function json(body: unknown, status = 200): Response {
-  return new Response(status === 204 ? null : JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': status >= 400 ? 'application/problem+json' : 'application/json' },
-  });
-}
 
 /**
  * stubFetch installs a fetch that hands each request to handler and records the calls.
- * Test files install, in vi.hoisted, a global fetch that delegates to
- * globalThis.__pipelinesFetch: openapi-fetch keeps the fetch it saw when
- * the client was created.
  */
 export function stubFetch(handler: Handler) {
   const calls: Call[] = [];
@@ -41,7 +35,7 @@ export function stubFetch(handler: Handler) {
     if (!r) return json({ title: 'Not Found', status: 404, error_code: 'NOT_FOUND', detail: `no stub for ${req.method} ${req.url}` }, 404);
     return json(r.body ?? {}, r.status ?? 200);
   });
-  (globalThis as { __pipelinesFetch?: unknown }).__pipelinesFetch = fn;
+  fetchStub.impl = fn as unknown as typeof fetch;
   return { calls, fn };
 }
 

@@ -3,20 +3,11 @@ import { fireEvent, screen, within } from '@testing-library/react';
 import { Route, Routes, useLocation } from 'react-router';
 import { renderPage } from '../../test/render';
 import SearchPage from './SearchPage';
+import { fetchStub, json } from '../../test/fetch';
 
 // Rendering Mantine in jsdom is slow when the whole suite runs in parallel.
 vi.setConfig({ testTimeout: 20_000 });
 
-// openapi-fetch keeps the fetch it saw when the client was created, so a
-// delegating fetch is installed before any module loads.
-const fetchStub = vi.hoisted(() => {
-  const state: { impl: typeof fetch | null } = { impl: null };
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (!state.impl) return Promise.reject(new Error('fetch is not stubbed'));
-    return state.impl(input, init);
-  }) as typeof fetch;
-  return state;
-});
 
 const caps = {
   modes: ['semantic', 'hybrid', 'rrf', 'multi_model'],
@@ -67,9 +58,6 @@ function stubFetch(routes: (url: URL, method: string, body: unknown) => Response
   return calls;
 }
 
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
 
 function common(url: URL): Response | undefined {
   if (url.pathname === '/api/v1/search/capabilities') return json(caps);

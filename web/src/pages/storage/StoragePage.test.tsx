@@ -3,20 +3,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { renderPage } from '../../test/render';
 import StoragePage from './StoragePage';
 import { ancestors, parentPrefix, previewKind } from './storageApi';
+import { fetchStub, json } from '../../test/fetch';
 
-// openapi-fetch keeps the fetch it saw when the client was created, so a
-// delegating fetch is installed before any module loads.
-const fetchStub = vi.hoisted(() => {
-  const state: { impl: typeof fetch | null } = { impl: null };
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (!state.impl) return Promise.reject(new Error('fetch is not stubbed'));
-    return state.impl(input, init);
-  }) as typeof fetch;
-  return state;
-});
 
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 
 const list = (prefix: string, folders: string[], items: { key: string; size: number }[] = []) => ({
   total: items.length,

@@ -4,20 +4,11 @@ import { Route, Routes } from 'react-router';
 import { renderPage } from '../../test/render';
 import WebhooksPage from './WebhooksPage';
 import WebhookDetailPage from './WebhookDetailPage';
+import { fetchStub, json } from '../../test/fetch';
 
 // Rendering Mantine in jsdom is slow when the whole suite runs in parallel.
 vi.setConfig({ testTimeout: 20_000 });
 
-// openapi-fetch keeps the fetch it saw when the client was created, so a
-// delegating fetch is installed before any module loads.
-const fetchStub = vi.hoisted(() => {
-  const state: { impl: typeof fetch | null } = { impl: null };
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (!state.impl) return Promise.reject(new Error('fetch is not stubbed'));
-    return state.impl(input, init);
-  }) as typeof fetch;
-  return state;
-});
 
 afterEach(() => {
   fetchStub.impl = null;
@@ -43,9 +34,6 @@ function stub(handler: (path: string, method: string, body: unknown) => Response
   return calls;
 }
 
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
 const page = <T,>(items: T[]) => ({ total: items.length, limit: 50, offset: 0, has_more: false, items });
 const now = '2026-01-01T00:00:00Z';
 

@@ -1,29 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { notifications } from '@mantine/notifications';
 import { Route, Routes, useParams } from 'react-router';
 import { renderPage } from '../../../test/render';
 import ExecutionsPage from '../ExecutionsPage';
-
-// openapi-fetch keeps the fetch it saw when the client was created, so a
-// delegating fetch is installed before any module loads.
-const fetchStub = vi.hoisted(() => {
-  const state: { impl: typeof fetch | null } = { impl: null };
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (!state.impl) return Promise.reject(new Error('fetch is not stubbed'));
-    return state.impl(input, init);
-  }) as typeof fetch;
-  return state;
-});
+import { fetchStub, json } from '../../../test/fetch';
 
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': status >= 400 ? 'application/problem+json' : 'application/json' },
-  });
-}
+
 
 const t0 = new Date(Date.now() - 60_000).toISOString();
 const t1 = new Date(Date.now() - 50_000).toISOString();
