@@ -4,7 +4,7 @@ import { Route, Routes, useLocation } from 'react-router';
 import { renderPage } from '../../test/render';
 import ChatPage from './ChatPage';
 import { withCitationLinks } from './Answer';
-import { fetchStub, json } from '../../test/fetch';
+import { fetchStub, json, noStub, readRequest } from '../../test/fetch';
 
 // Rendering Mantine in jsdom is slow when the whole suite runs in parallel.
 vi.setConfig({ testTimeout: 20_000 });
@@ -21,16 +21,9 @@ type Handler = (path: string, method: string, body: unknown, init?: RequestInit)
 function stub(handler: Handler) {
   const calls: Call[] = [];
   fetchStub.impl = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const req = input instanceof Request ? input : undefined;
-    const url = new URL(req ? req.url : String(input), 'http://localhost');
-    const method = (req?.method ?? init?.method ?? 'GET').toUpperCase();
-    const text = req ? await req.clone().text() : typeof init?.body === 'string' ? init.body : '';
-    const body = text ? JSON.parse(text) : undefined;
+    const { url, method, body } = await readRequest(input, init);
     calls.push({ path: url.pathname + url.search, method, body });
-    return (
-      handler(url.pathname, method, body, init) ??
-      json({ title: 'Not Found', status: 404, detail: `no stub for ${method} ${url.pathname}`, error_code: 'NOT_FOUND' }, 404)
-    );
+    return handler(url.pathname, method, body, init) ?? noStub(method, url.pathname);
   }) as typeof fetch;
   return calls;
 }

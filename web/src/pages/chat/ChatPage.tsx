@@ -38,6 +38,7 @@ import {
 } from '@tabler/icons-react';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { ConfirmModal } from '../../components/ConfirmModal';
 import { formatAgo } from '../../format';
 import { AnswerText, SourceList } from './Answer';
 import { CitationDrawer } from './CitationDrawer';
@@ -548,21 +549,21 @@ function DeleteModal({ thread, onClose, onDeleted }: { thread: Thread | null; on
     },
   });
   return (
-    <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={!!thread} onClose={onClose} title="Delete thread?">
-      <Stack>
-        <Text size="sm">
-          “{thread?.title || 'Untitled thread'}” and its {thread?.message_count ?? 0} messages will be deleted. This cannot be undone.
-        </Text>
-        {del.error ? <ErrorAlert error={del.error} title="Not deleted" /> : null}
-        <Group justify="flex-end" gap="xs">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" loading={del.isPending} onClick={() => thread && del.mutate(thread.id)}>
-            Delete thread
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <ConfirmModal
+      closeLabel="Close"
+      opened={!!thread}
+      onClose={onClose}
+      title="Delete thread?"
+      confirmLabel="Delete thread"
+      confirmColor="red"
+      loading={del.isPending}
+      onConfirm={() => thread && del.mutate(thread.id)}
+      error={del.error}
+      errorTitle="Not deleted"
+    >
+      <Text size="sm">
+        “{thread?.title || 'Untitled thread'}” and its {thread?.message_count ?? 0} messages will be deleted. This cannot be undone.
+      </Text>
+    </ConfirmModal>
   );
 }

@@ -4,6 +4,7 @@ import { Link } from 'react-router';
 import { IconAlertTriangle, IconRefresh, IconTrash } from '@tabler/icons-react';
 import { api, unwrap } from '../../api/client';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { errorClassColor } from '../../components/DeadLetterBadges';
 import { JsonView } from '../../components/JsonView';
 import { formatTime } from '../../format';
 import type { DeadLetter } from './deadLetterApi';
@@ -79,7 +80,7 @@ export function DeadLetterDrawer({
               <Code>{dl.queue}</Code>
             </Field>
             <Field label="Error class">
-              <Badge variant="light" color={dl.error_class === 'permanent' ? 'red' : 'orange'}>
+              <Badge variant="light" color={errorClassColor(dl.error_class)}>
                 {dl.error_class || 'unknown'}
               </Badge>
             </Field>

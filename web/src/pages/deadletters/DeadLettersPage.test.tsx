@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { notifications } from '@mantine/notifications';
 import { renderPage } from '../../test/render';
 import DeadLettersPage from './DeadLettersPage';
-import { fetchStub, json } from '../../test/fetch';
+import { fetchStub, json, readRequest } from '../../test/fetch';
 
 
 
@@ -36,11 +36,8 @@ function stub(items = [dl(1), dl(2), dl(3)]) {
   const calls: Call[] = [];
   let current = items;
   fetchStub.impl = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const req = input instanceof Request ? input : undefined;
-    const url = new URL(req ? req.url : String(input), 'http://localhost');
-    const method = (req?.method ?? init?.method ?? 'GET').toUpperCase();
-    const text = req ? await req.clone().text() : typeof init?.body === 'string' ? init.body : '';
-    const call: Call = { method, path: url.pathname, search: url.searchParams, body: text ? JSON.parse(text) : undefined };
+    const { url, method, body } = await readRequest(input, init);
+    const call: Call = { method, path: url.pathname, search: url.searchParams, body };
     calls.push(call);
     if (url.pathname === '/api/v1/dead-letters' && method === 'GET') {
       return json({ total: current.length, limit: 50, offset: 0, has_more: false, items: current });

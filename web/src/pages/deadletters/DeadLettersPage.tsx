@@ -9,7 +9,6 @@ import {
   Group,
   List,
   Menu,
-  Modal,
   NumberInput,
   Pagination,
   Paper,
@@ -31,6 +30,8 @@ import { Link, useSearchParams } from 'react-router';
 import { IconChevronDown, IconChevronRight, IconInbox, IconRefresh, IconTrash } from '@tabler/icons-react';
 import { PageHeader } from '../../components/PageHeader';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { ConfirmModal } from '../../components/ConfirmModal';
+import { DeadLetterStateBadge, errorClassColor } from '../../components/DeadLetterBadges';
 import { formatAgo, formatTime, shortId } from '../../format';
 import { DeadLetterDrawer } from './DeadLetterDrawer';
 import {
@@ -437,67 +438,58 @@ export default function DeadLettersPage() {
         onDiscard={(dl) => setPending({ action: 'discard', ids: [dl.id] })}
       />
 
-      <Modal
+      <ConfirmModal
         opened={pending?.action === 'requeue'}
         onClose={() => !busy && setPending(null)}
         title={`Requeue ${noun(count)}?`}
         zIndex={400}
+        cancelDisabled={busy}
+        confirmLabel="Confirm requeue"
+        confirmIcon={<IconRefresh size={16} />}
+        loading={requeueM.isPending}
+        onConfirm={() => pending && requeueM.mutate(pending)}
       >
-        <Stack>
-          <Text size="sm">
-            {pending && 'all' in pending
-              ? `Every pending dead letter matching the filters (${noun(count)}, oldest first, at most 1000) goes back to its queue.`
-              : `The ${count === 1 ? 'message goes' : 'messages go'} back to ${count === 1 ? 'its' : 'their'} queue.`}{' '}
-            A finished execution gets a new child execution that runs them.
-          </Text>
-          <NumberInput
-            label="Delay before delivery (seconds)"
-            description="0 delivers at once; at most 24 h."
-            min={0}
-            max={86400}
-            value={delay}
-            onChange={setDelay}
-            allowDecimal={false}
-          />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setPending(null)} disabled={busy}>
-              Cancel
-            </Button>
-            <Button loading={requeueM.isPending} onClick={() => pending && requeueM.mutate(pending)} leftSection={<IconRefresh size={16} />}>
-              Confirm requeue
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+        <Text size="sm">
+          {pending && 'all' in pending
+            ? `Every pending dead letter matching the filters (${noun(count)}, oldest first, at most 1000) goes back to its queue.`
+            : `The ${count === 1 ? 'message goes' : 'messages go'} back to ${count === 1 ? 'its' : 'their'} queue.`}{' '}
+          A finished execution gets a new child execution that runs them.
+        </Text>
+        <NumberInput
+          label="Delay before delivery (seconds)"
+          description="0 delivers at once; at most 24 h."
+          min={0}
+          max={86400}
+          value={delay}
+          onChange={setDelay}
+          allowDecimal={false}
+        />
+      </ConfirmModal>
 
-      <Modal
+      <ConfirmModal
         opened={pending?.action === 'discard'}
         onClose={() => !busy && setPending(null)}
         title={`Discard ${noun(count)}?`}
         zIndex={400}
+        cancelDisabled={busy}
+        confirmLabel="Confirm discard"
+        confirmColor="red"
+        confirmIcon={<IconTrash size={16} />}
+        loading={discardM.isPending}
+        onConfirm={() => pending && discardM.mutate(pending)}
       >
-        <Stack>
-          <Text size="sm">
-            {pending && 'all' in pending
-              ? `Every ${filters.state === 'all' ? '' : filters.state + ' '}dead letter matching the filters (${noun(count)}) is deleted.`
-              : 'The selected dead letters are deleted.'}{' '}
-            Their messages are gone for good; this cannot be undone.
-          </Text>
-          {pending && 'all' in pending && !narrowed(filters) && (
-            <Alert color="red" variant="light">
-              No filter narrows this: it discards every {filters.state === 'all' ? '' : filters.state} dead letter.
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setPending(null)} disabled={busy}>
-              Cancel
-            </Button>
-            <Button color="red" loading={discardM.isPending} onClick={() => pending && discardM.mutate(pending)} leftSection={<IconTrash size={16} />}>
-              Confirm discard
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+        <Text size="sm">
+          {pending && 'all' in pending
+            ? `Every ${filters.state === 'all' ? '' : filters.state + ' '}dead letter matching the filters (${noun(count)}) is deleted.`
+            : 'The selected dead letters are deleted.'}{' '}
+          Their messages are gone for good; this cannot be undone.
+        </Text>
+        {pending && 'all' in pending && !narrowed(filters) && (
+          <Alert color="red" variant="light">
+            No filter narrows this: it discards every {filters.state === 'all' ? '' : filters.state} dead letter.
+          </Alert>
+        )}
+      </ConfirmModal>
     </Stack>
   );
 }
@@ -534,7 +526,7 @@ function Row({ d, checked, onToggle, onOpen }: { d: DeadLetter; checked: boolean
       </Table.Td>
       <Table.Td style={{ maxWidth: 360 }}>
         <Group gap={6} wrap="nowrap">
-          <Badge size="xs" variant="light" color={d.error_class === 'permanent' ? 'red' : 'orange'} style={{ flex: 'none' }}>
+          <Badge size="xs" variant="light" color={errorClassColor(d.error_class)} style={{ flex: 'none' }}>
             {d.error_class || 'unknown'}
           </Badge>
           <Text size="sm" truncate="end" title={d.reason}>
@@ -544,15 +536,7 @@ function Row({ d, checked, onToggle, onOpen }: { d: DeadLetter; checked: boolean
       </Table.Td>
       <Table.Td ta="right">{d.attempt}</Table.Td>
       <Table.Td>
-        {d.requeued_at ? (
-          <Badge size="sm" color="teal" variant="light">
-            requeued
-          </Badge>
-        ) : (
-          <Badge size="sm" color="red" variant="light">
-            pending
-          </Badge>
-        )}
+        <DeadLetterStateBadge requeuedAt={d.requeued_at} />
       </Table.Td>
       <Table.Td>
         <ActionIcon variant="subtle" color="gray" aria-label={`Show dead letter ${d.id}`} onClick={onOpen}>

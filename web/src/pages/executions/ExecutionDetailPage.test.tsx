@@ -3,6 +3,7 @@ import { configure, screen, waitFor, within, fireEvent } from '@testing-library/
 import { Route, Routes } from 'react-router';
 import { renderPage } from '../../test/render';
 import ExecutionDetailPage from './ExecutionDetailPage';
+import { emptyRoute } from './detail/api';
 import { fetchStub, json } from '../../test/fetch';
 
 // openapi-fetch keeps the fetch it saw when the client was created, so the
@@ -43,23 +44,7 @@ const dag = {
 };
 
 function route(id: string, over: Record<string, unknown> = {}) {
-  return {
-    route_id: id,
-    queue: `f.${id}`,
-    live: false,
-    received: 0,
-    completed: 0,
-    failed: 0,
-    retried: 0,
-    dead_lettered: 0,
-    skipped: 0,
-    emitted: 0,
-    in_flight: 0,
-    paused: false,
-    rate: 0,
-    avg_duration_ms: 0,
-    ...over,
-  };
+  return { ...emptyRoute(id), queue: `f.${id}`, ...over };
 }
 
 function stats(status: string) {

@@ -6,25 +6,21 @@ import {
   Box,
   Button,
   Card,
-  CopyButton,
-  ActionIcon,
   Group,
-  Modal,
   Skeleton,
   Stack,
   Tabs,
   Text,
   Title,
-  Tooltip,
 } from '@mantine/core';
 import {
   IconArrowLeft,
-  IconCheck,
-  IconCopy,
   IconPlayerStop,
   IconRepeat,
 } from '@tabler/icons-react';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { ConfirmModal } from '../../components/ConfirmModal';
+import { CopyIconButton } from '../../components/CopyIconButton';
 import { StatusBadge } from '../../components/StatusBadge';
 import { formatDuration, formatNumber, formatTime, shortId } from '../../format';
 import {
@@ -166,15 +162,7 @@ function ExecutionDetail({ id }: { id: string }) {
             <Text size="xs" c="dimmed" ff="monospace" truncate>
               {ex.id}
             </Text>
-            <CopyButton value={ex.id}>
-              {({ copied, copy }) => (
-                <Tooltip label={copied ? 'Copied' : 'Copy id'}>
-                  <ActionIcon size="xs" variant="subtle" color={copied ? 'teal' : 'gray'} onClick={copy} aria-label="Copy execution id">
-                    {copied ? <IconCheck size={12} /> : <IconCopy size={12} />}
-                  </ActionIcon>
-                </Tooltip>
-              )}
-            </CopyButton>
+            <CopyIconButton value={ex.id} label="Copy execution id" tooltip="Copy id" size="xs" iconSize={12} />
           </Group>
           <Group wrap="wrap" style={{ columnGap: 'var(--mantine-spacing-lg)', rowGap: 2 }}>
             <Text size="sm">
@@ -322,31 +310,22 @@ function ExecutionDetail({ id }: { id: string }) {
         </Tabs.Panel>
       </Tabs>
 
-      <Modal
+      <ConfirmModal
         opened={confirmCancel}
         onClose={() => setConfirmCancel(false)}
         title="Cancel this execution?"
-        closeButtonProps={{ 'aria-label': 'Dismiss' }}
+        closeLabel="Dismiss"
+        cancelLabel="Keep running"
+        confirmLabel="Confirm cancel"
+        confirmColor="red"
+        loading={cancel.isPending}
+        onConfirm={() => cancel.mutate(undefined, { onSettled: () => setConfirmCancel(false) })}
       >
-        <Stack>
-          <Text size="sm">
-            Messages in flight finish their current step; nothing new is picked up. The execution ends as
-            <b> cancelled</b>. This cannot be undone.
-          </Text>
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setConfirmCancel(false)}>
-              Keep running
-            </Button>
-            <Button
-              color="red"
-              loading={cancel.isPending}
-              onClick={() => cancel.mutate(undefined, { onSettled: () => setConfirmCancel(false) })}
-            >
-              Confirm cancel
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+        <Text size="sm">
+          Messages in flight finish their current step; nothing new is picked up. The execution ends as
+          <b> cancelled</b>. This cannot be undone.
+        </Text>
+      </ConfirmModal>
       <ReplayDialog id={id} dag={dag.data} opened={replayOpen} onClose={() => setReplayOpen(false)} />
     </Stack>
   );

@@ -8,7 +8,6 @@ import {
   Button,
   EmptyState,
   Group,
-  Modal,
   Paper,
   Skeleton,
   Stack,
@@ -22,6 +21,7 @@ import { notifications } from '@mantine/notifications';
 import { IconFileCode, IconPencil, IconPlayerPlay, IconPlus, IconRefresh, IconSearch, IconTrash } from '@tabler/icons-react';
 import { api, unwrap } from '../../api/client';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { ConfirmModal } from '../../components/ConfirmModal';
 import { PageHeader } from '../../components/PageHeader';
 import { formatAgo, formatTime } from '../../format';
 import { configKeys, useConfigs, type Config } from './api';
@@ -232,23 +232,21 @@ export default function PipelinesPage() {
         />
       )}
 
-      <Modal opened={!!deleteFor} onClose={() => setDeleteFor(null)} title="Deactivate pipeline?">
-        <Stack gap="md">
-          <Text size="sm">
-            <b>{deleteFor?.name}</b> will no longer be listed or runnable. Its executions and version history stay, and
-            the name becomes free for a new config.
-          </Text>
-          {deactivate.error && <ErrorAlert error={deactivate.error} />}
-          <Group justify="flex-end" gap="xs">
-            <Button variant="default" onClick={() => setDeleteFor(null)}>
-              Cancel
-            </Button>
-            <Button color="red" loading={deactivate.isPending} onClick={() => deleteFor && deactivate.mutate(deleteFor)}>
-              Deactivate
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmModal
+        opened={!!deleteFor}
+        onClose={() => setDeleteFor(null)}
+        title="Deactivate pipeline?"
+        confirmLabel="Deactivate"
+        confirmColor="red"
+        loading={deactivate.isPending}
+        onConfirm={() => deleteFor && deactivate.mutate(deleteFor)}
+        error={deactivate.error}
+      >
+        <Text size="sm">
+          <b>{deleteFor?.name}</b> will no longer be listed or runnable. Its executions and version history stay, and
+          the name becomes free for a new config.
+        </Text>
+      </ConfirmModal>
     </>
   );
 }

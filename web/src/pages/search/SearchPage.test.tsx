@@ -3,7 +3,7 @@ import { fireEvent, screen, within } from '@testing-library/react';
 import { Route, Routes, useLocation } from 'react-router';
 import { renderPage } from '../../test/render';
 import SearchPage from './SearchPage';
-import { fetchStub, json } from '../../test/fetch';
+import { fetchStub, json, readRequest } from '../../test/fetch';
 
 // Rendering Mantine in jsdom is slow when the whole suite runs in parallel.
 vi.setConfig({ testTimeout: 20_000 });
@@ -44,11 +44,7 @@ type Call = { url: string; method: string; body: unknown };
 function stubFetch(routes: (url: URL, method: string, body: unknown) => Response | undefined) {
   const calls: Call[] = [];
   const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const req = input instanceof Request ? input : undefined;
-    const url = new URL(req ? req.url : String(input), 'http://localhost');
-    const method = (req?.method ?? init?.method ?? 'GET').toUpperCase();
-    const text = req ? await req.clone().text() : typeof init?.body === 'string' ? init.body : '';
-    const body = text ? JSON.parse(text) : undefined;
+    const { url, method, body } = await readRequest(input, init);
     calls.push({ url: url.pathname + url.search, method, body });
     const res = routes(url, method, body);
     if (res) return res;

@@ -5,7 +5,6 @@ import {
   Box,
   Button,
   Code,
-  CopyButton,
   DataList,
   Group,
   Paper,
@@ -23,9 +22,10 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import ReactMarkdown from 'react-markdown';
 import remarkGfm from 'remark-gfm';
-import { IconCheck, IconCopy, IconDownload, IconFileUnknown, IconShieldLock, IconX } from '@tabler/icons-react';
+import { IconDownload, IconFileUnknown, IconShieldLock, IconX } from '@tabler/icons-react';
 import { api, getToken, unwrap } from '../../api/client';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { CopyIconButton } from '../../components/CopyIconButton';
 import { JsonView } from '../../components/JsonView';
 import { formatBytes, formatTime } from '../../format';
 import { PREVIEW_LIMIT, baseName, fetchObjectText, objectUrl, previewKind, saveUrl, type PreviewKind } from './storageApi';
@@ -221,15 +221,7 @@ export function ObjectPreview({ objectKey, onClose }: { objectKey: string; onClo
               <Text size="xs" c="dimmed" className="mono" truncate="start" title={objectKey} style={{ minWidth: 0 }}>
                 {objectKey}
               </Text>
-              <CopyButton value={objectKey}>
-                {({ copied, copy }) => (
-                  <Tooltip label={copied ? 'Copied' : 'Copy key'}>
-                    <ActionIcon size="sm" variant="subtle" onClick={copy} aria-label="Copy key" color={copied ? 'teal' : 'gray'}>
-                      {copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
-                    </ActionIcon>
-                  </Tooltip>
-                )}
-              </CopyButton>
+              <CopyIconButton value={objectKey} label="Copy key" tooltip="Copy key" />
             </Group>
           </Stack>
           <Group gap={4} wrap="nowrap">

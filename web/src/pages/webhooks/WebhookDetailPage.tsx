@@ -9,7 +9,6 @@ import {
   Breadcrumbs,
   Button,
   Code,
-  CopyButton,
   EmptyState,
   Group,
   Menu,
@@ -27,8 +26,6 @@ import {
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import {
-  IconCheck,
-  IconCopy,
   IconDots,
   IconEdit,
   IconKey,
@@ -40,6 +37,8 @@ import {
 } from '@tabler/icons-react';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { ConfirmModal } from '../../components/ConfirmModal';
+import { CopyIconButton } from '../../components/CopyIconButton';
 import { JsonView } from '../../components/JsonView';
 import { StatusBadge } from '../../components/StatusBadge';
 import { formatAgo, formatTime, shortId } from '../../format';
@@ -366,22 +365,21 @@ export default function WebhookDetailPage() {
           <DeleteWebhookModal webhook={deleting ? w : null} onClose={() => setDeleting(false)} onDeleted={() => navigate('/webhooks')} />
         </>
       )}
-      <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={rotateAsk} onClose={() => setRotateAsk(false)} title="Rotate the signing secret?">
-        <Stack>
-          <Text size="sm">
-            A new secret is generated and the current one stops working at once: deliveries will fail verification until the
-            receiver has the new one.
-          </Text>
-          <Group justify="flex-end" gap="xs">
-            <Button variant="default" onClick={() => setRotateAsk(false)}>
-              Cancel
-            </Button>
-            <Button color="orange" loading={rotate.isPending} onClick={() => rotate.mutate()}>
-              Rotate secret
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmModal
+        closeLabel="Close"
+        opened={rotateAsk}
+        onClose={() => setRotateAsk(false)}
+        title="Rotate the signing secret?"
+        confirmLabel="Rotate secret"
+        confirmColor="orange"
+        loading={rotate.isPending}
+        onConfirm={() => rotate.mutate()}
+      >
+        <Text size="sm">
+          A new secret is generated and the current one stops working at once: deliveries will fail verification until the
+          receiver has the new one.
+        </Text>
+      </ConfirmModal>
       <SecretModal secret={secret} onClose={() => setSecret(null)} title="New signing secret" />
       <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={!!payload} onClose={() => setPayload(null)} title={`Delivery ${shortId(payload?.id)}`} size="lg">
         {payload && (
@@ -412,13 +410,5 @@ function nextIn(iso: string): string {
 }
 
 function CopyId({ value, label }: { value: string; label: string }) {
-  return (
-    <CopyButton value={value} timeout={1500}>
-      {({ copied, copy }) => (
-        <ActionIcon size="sm" variant="subtle" color={copied ? 'teal' : 'gray'} onClick={copy} aria-label={label}>
-          {copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
-        </ActionIcon>
-      )}
-    </CopyButton>
-  );
+  return <CopyIconButton value={value} label={label} timeout={1500} />;
 }

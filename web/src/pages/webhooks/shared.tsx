@@ -24,6 +24,7 @@ import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconCheck, IconCopy } from '@tabler/icons-react';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { ConfirmModal } from '../../components/ConfirmModal';
 import { ProblemFields } from '../search/ProblemFields';
 
 export type Webhook = Schemas['Subscription'];
@@ -291,22 +292,22 @@ export function DeleteWebhookModal({
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [webhook]);
   return (
-    <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened={!!webhook} onClose={onClose} title="Delete webhook?">
-      <Stack>
-        <Text size="sm">
-          Events will no longer be sent to <Code>{webhook?.url}</Code>, and its delivery log goes with it. This cannot be undone.
-        </Text>
-        {del.error ? <ErrorAlert error={del.error} title="Not deleted" /> : null}
-        <Group justify="flex-end" gap="xs">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" loading={del.isPending} onClick={() => webhook && del.mutate(webhook.id)}>
-            Delete webhook
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <ConfirmModal
+      closeLabel="Close"
+      opened={!!webhook}
+      onClose={onClose}
+      title="Delete webhook?"
+      confirmLabel="Delete webhook"
+      confirmColor="red"
+      loading={del.isPending}
+      onConfirm={() => webhook && del.mutate(webhook.id)}
+      error={del.error}
+      errorTitle="Not deleted"
+    >
+      <Text size="sm">
+        Events will no longer be sent to <Code>{webhook?.url}</Code>, and its delivery log goes with it. This cannot be undone.
+      </Text>
+    </ConfirmModal>
   );
 }
 

@@ -4,6 +4,7 @@ import { Anchor, Badge, Group, Pagination, Skeleton, Stack, Table, Text } from '
 import { Link } from 'react-router';
 import { api, unwrap } from '../../../api/client';
 import { ErrorAlert } from '../../../components/ErrorAlert';
+import { DeadLetterStateBadge, errorClassColor } from '../../../components/DeadLetterBadges';
 import { formatTime, shortId } from '../../../format';
 import { keys } from './api';
 
@@ -63,22 +64,14 @@ export function DeadLettersTab({ id }: { id: string }) {
                     </Text>
                   </Table.Td>
                   <Table.Td>
-                    <Badge size="sm" variant="light" color={d.error_class === 'permanent' ? 'red' : 'orange'}>
+                    <Badge size="sm" variant="light" color={errorClassColor(d.error_class)}>
                       {d.error_class}
                     </Badge>
                   </Table.Td>
                   <Table.Td ta="right">{d.attempt}</Table.Td>
                   <Table.Td>{formatTime(d.created_at)}</Table.Td>
                   <Table.Td>
-                    {d.requeued_at ? (
-                      <Badge size="sm" color="teal" variant="light">
-                        requeued
-                      </Badge>
-                    ) : (
-                      <Badge size="sm" color="red" variant="light">
-                        pending
-                      </Badge>
-                    )}
+                    <DeadLetterStateBadge requeuedAt={d.requeued_at} />
                   </Table.Td>
                 </Table.Tr>
               ))}
