@@ -15,7 +15,7 @@ TEST_SERVICES ?= postgres nats rabbitmq artemis activemq pulsar minio
 GOTEST_FLAGS  ?= -race -timeout 30m
 FUZZTIME      ?= 10s
 
-.PHONY: all web build run run-once test test-go test-fuzz test-web test-e2e bench bench-brokers bench-server bench-lineage bench-reliability bench-vector update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
+.PHONY: all web build run run-once test test-go test-fuzz test-web test-e2e bench bench-brokers bench-server bench-lineage bench-reliability bench-vector bench-ui update-openapi test-rabbitmq test-artemis test-activemq test-pulsar lint services-up services-down clean
 
 all: build
 
@@ -109,6 +109,12 @@ bench-reliability: build services-up
 # recall@10 against exact search (bench/RESULTS.md, Vector search).
 bench-vector: services-up
 	eval "$$($(SERVICES) env)"; $(GO) run ./bench/vector $(BENCH_VECTOR_FLAGS)
+
+# Cold page loads of the web UI in headless Chromium: time to the first
+# heading, bytes moved and requests per page (bench/RESULTS.md, Web UI).
+bench-ui: build
+	$(SERVICES) install postgres
+	FACTFLOW_BIN=$(BIN) FACTFLOW_CHROMIUM=$$(scripts/web.sh chromium) node bench/ui/load.mjs
 
 # The AMQP provider's contract suite against RabbitMQ alone (restarts the node).
 test-rabbitmq:

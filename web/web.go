@@ -2,11 +2,13 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,6 +43,9 @@ type server struct {
 	files   fs.FS
 	index   []byte
 	modTime time.Time
+	// gzipped holds compressed copies of text files, made on first
+	// request: the files never change while the binary runs.
+	gzipped sync.Map // name -> []byte
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +64,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			} else {
 				w.Header().Set("Cache-Control", "no-cache")
 			}
-			http.ServeFileFS(w, r, s.files, name)
+			s.serveFile(w, r, name)
 			return
 		}
 		// A missing file with an extension is a broken link, not a page
@@ -72,6 +77,78 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	http.ServeContent(w, r, "index.html", s.modTime, bytes.NewReader(s.index))
+}
+
+// compressible names the files worth gzipping: the app's scripts and
+// styles shrink to a third or less.
+func compressible(name string) bool {
+	switch path.Ext(name) {
+	case ".js", ".mjs", ".css", ".svg", ".json", ".map", ".txt", ".html":
+		return true
+	}
+	return false
+}
+
+func (s *server) serveFile(w http.ResponseWriter, r *http.Request, name string) {
+	if !compressible(name) {
+		http.ServeFileFS(w, r, s.files, name)
+		return
+	}
+	w.Header().Add("Vary", "Accept-Encoding")
+	if !acceptsGzip(r) {
+		http.ServeFileFS(w, r, s.files, name)
+		return
+	}
+	gz, ok := s.gzipped.Load(name)
+	if !ok {
+		raw, err := fs.ReadFile(s.files, name)
+		if err != nil {
+			http.ServeFileFS(w, r, s.files, name)
+			return
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(raw)
+		_ = zw.Close()
+		gz, _ = s.gzipped.LoadOrStore(name, buf.Bytes())
+	}
+	// The type comes from the name, as ServeContent would have guessed it
+	// from the uncompressed bytes.
+	if ct := mimeType(name); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	http.ServeContent(w, r, name, s.modTime, bytes.NewReader(gz.([]byte)))
+}
+
+// acceptsGzip reads Accept-Encoding, honouring an explicit q=0.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+func mimeType(name string) string {
+	switch path.Ext(name) {
+	case ".js", ".mjs":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".json", ".map":
+		return "application/json"
+	case ".txt":
+		return "text/plain; charset=utf-8"
+	case ".html":
+		return "text/html; charset=utf-8"
+	}
+	return ""
 }
 
 // securityHeaders keeps the UI out of frames and other origins' scripts.

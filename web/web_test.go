@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -71,6 +73,50 @@ func TestServesBuiltFilesAndFallsBackToIndex(t *testing.T) {
 	res = get(t, h, http.MethodPost, "/")
 	require.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
 	require.Equal(t, "GET, HEAD", res.Header.Get("Allow"))
+}
+
+func TestScriptsAreGzippedForClientsThatAcceptIt(t *testing.T) {
+	t.Parallel()
+	script := strings.Repeat("export const answer = 42;\n", 400)
+	h := web.FromFS(fstest.MapFS{
+		"index.html":      {Data: []byte("<html>app</html>")},
+		"assets/app-1.js": {Data: []byte(script)},
+		"assets/logo.png": {Data: []byte("\x89PNG")},
+	})
+	fetch := func(path, acceptEncoding string) *http.Response {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if acceptEncoding != "" {
+			req.Header.Set("Accept-Encoding", acceptEncoding)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+
+	for i := 0; i < 2; i++ { // compressed once, then from memory
+		res := fetch("/assets/app-1.js", "br, gzip;q=0.8")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+		require.Equal(t, "Accept-Encoding", res.Header.Get("Vary"))
+		require.Equal(t, "text/javascript; charset=utf-8", res.Header.Get("Content-Type"))
+		raw, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		require.Less(t, len(raw), len(script)/4)
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		require.NoError(t, err)
+		plain, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		require.Equal(t, script, string(plain))
+	}
+
+	for _, enc := range []string{"", "identity", "gzip;q=0"} {
+		res := fetch("/assets/app-1.js", enc)
+		require.Empty(t, res.Header.Get("Content-Encoding"), enc)
+		require.Equal(t, script, body(t, res), enc)
+	}
+	// Images are compressed already.
+	res := fetch("/assets/logo.png", "gzip")
+	require.Empty(t, res.Header.Get("Content-Encoding"))
 }
 
 func TestWithoutBuiltAssetsSaysHowToBuild(t *testing.T) {
