@@ -212,7 +212,8 @@ func TestErrorsDocCodesExist(t *testing.T) {
 
 // TestDocsiteLinks checks that every relative link between the
 // documentation pages names an existing page and, when it has a fragment,
-// an existing heading of that page.
+// an existing heading of that page; links to other files (images) name
+// files that exist.
 func TestDocsiteLinks(t *testing.T) {
 	t.Parallel()
 	pages, err := filepath.Glob("../../docsite/*.md")
@@ -236,6 +237,12 @@ func TestDocsiteLinks(t *testing.T) {
 			file, frag, _ := strings.Cut(target, "#")
 			if file == "" {
 				file = name
+			}
+			if !strings.HasSuffix(file, ".md") {
+				// Images and other files the pages show must exist.
+				_, err := os.Stat(filepath.Join("../../docsite", filepath.FromSlash(file)))
+				require.NoError(t, err, "%s links to %s, which does not exist", name, target)
+				continue
 			}
 			require.Contains(t, anchors, file, "%s links to %s, which is not a docsite page", name, target)
 			if frag != "" {

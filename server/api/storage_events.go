@@ -78,7 +78,7 @@ func (a *API) registerStorageEvents() {
 // UUIDv7, so every event stored at or after t sorts after it.
 func eventIDFloor(t time.Time) string {
 	var u uuid.UUID
-	ms := uint64(t.UnixMilli())
+	ms := uint64(max(t.UnixMilli(), 0))
 	for i := 0; i < 6; i++ {
 		u[i] = byte(ms >> (40 - 8*i))
 	}
