@@ -4,7 +4,7 @@
 // printing the median and worst time to the first heading of the page, the
 // bytes transferred and the requests made. Playwright comes from web/.
 import { spawn } from 'node:child_process';
-import { get } from 'node:http';
+import { createServer, get } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -61,10 +61,19 @@ for (const a of entry) {
   gz += await wireBytes(url + a, 'gzip');
 }
 
+// The floor: the same measurement on a static page with one heading,
+// served from this process, shows what the browser alone costs.
+const floor = createServer((_, res) => {
+  res.writeHead(200, { 'Content-Type': 'text/html' });
+  res.end('<!doctype html><html><body><main><h1>Baseline</h1></main></body></html>');
+});
+await new Promise((r) => floor.listen(0, '127.0.0.1', r));
+const floorURL = `http://127.0.0.1:${floor.address().port}`;
+
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 const rows = [];
 try {
-  for (const path of pages) {
+  for (const path of ['baseline', ...pages]) {
     const times = [];
     let bytes = 0;
     let requests = 0;
@@ -79,7 +88,7 @@ try {
         if (s) b += s.responseBodySize + s.responseHeadersSize;
       });
       const t0 = performance.now();
-      await page.goto(url + path, { waitUntil: 'commit' });
+      await page.goto(path === 'baseline' ? floorURL : url + path, { waitUntil: 'commit' });
       await page.getByRole('main').getByRole('heading').first().waitFor({ state: 'visible' });
       times.push(performance.now() - t0);
       await page.waitForLoadState('load');
@@ -94,6 +103,7 @@ try {
   }
 } finally {
   await browser.close();
+  floor.close();
   server.kill('SIGTERM');
   await new Promise((r) => server.on('exit', r));
   rmSync(dir, { recursive: true, force: true });
