@@ -21,6 +21,7 @@ import (
 	"github.com/factflow/factflow/server/api"
 	"github.com/factflow/factflow/server/appconfig"
 	"github.com/factflow/factflow/server/container"
+	"github.com/factflow/factflow/server/httpguard"
 	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/web"
 )
@@ -213,7 +214,11 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 		Metrics:    met,
 		Lineage:    c.Lineage,
 		UI:         web.Handler(),
-		QueueURL:   cfg.Queue.URL,
+		RateLimit: httpguard.RateLimit{RequestsPerSecond: cfg.Security.RateLimit.RequestsPerSecond,
+			Burst: cfg.Security.RateLimit.Burst},
+		CORS: httpguard.CORS{AllowedOrigins: cfg.Server.CORS.AllowedOrigins,
+			AllowCredentials: cfg.Server.CORS.AllowCredentials},
+		QueueURL: cfg.Queue.URL,
 
 		MaxConcurrentExecutions: cfg.Orchestrator.MaxConcurrentExecutions,
 		Version:                 buildVersion(),

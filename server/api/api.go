@@ -19,6 +19,7 @@ import (
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/queue"
 	"github.com/factflow/factflow/search"
+	"github.com/factflow/factflow/server/httpguard"
 	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
 	"github.com/factflow/factflow/store"
@@ -59,6 +60,12 @@ type Options struct {
 	// UI answers the GETs no operation claims, except under the server's
 	// own prefixes (nil: those are plain 404s).
 	UI http.Handler
+	// RateLimit caps each client's requests (zero: no limit); health
+	// probes and /metrics are not counted.
+	RateLimit httpguard.RateLimit
+	// CORS lists the other origins whose pages may call the API (empty:
+	// same origin only).
+	CORS httpguard.CORS
 
 	// System and metrics (all optional).
 	// Metrics, when set, is served at /metrics and times every operation.
@@ -164,7 +171,14 @@ func New(opts Options) (*API, error) {
 		// pattern exists for another method still answers 405.
 		mux.Handle("GET /", a.serveUI(opts.UI))
 	}
-	a.handler = a.withRequestID(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
+	rl := opts.RateLimit
+	if rl.Exempt == nil {
+		rl.Exempt = func(r *http.Request) bool {
+			return r.URL.Path == BasePath+"/system/health" || r.URL.Path == "/metrics"
+		}
+	}
+	limited := httpguard.NewLimiter(rl, writeProblem).Middleware(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
+	a.handler = a.withRequestID(opts.CORS.Middleware(writeProblem, limited))
 	return a, nil
 }
 

@@ -27,15 +27,21 @@ func reserved(p string) bool {
 func (a *API) serveUI(ui http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if reserved(r.URL.Path) {
-			p := problem(http.StatusNotFound, CodeNotFound, "no operation at "+r.URL.Path,
+			writeProblem(w, r, http.StatusNotFound, CodeNotFound, "no operation at "+r.URL.Path,
 				"the operations are listed at /openapi.json")
-			p.CorrelationID = requestID(r.Context())
-			p.Timestamp = time.Now().UTC()
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusNotFound)
-			_ = json.NewEncoder(w).Encode(p)
 			return
 		}
 		ui.ServeHTTP(w, r)
 	})
+}
+
+// writeProblem answers a request refused before any operation ran (in
+// middleware) with the same problem shape the operations use.
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail, hint string) {
+	p := problem(status, code, detail, hint)
+	p.CorrelationID = requestID(r.Context())
+	p.Timestamp = time.Now().UTC()
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -57,6 +59,28 @@ type Server struct {
 	// ShutdownTimeout is the whole budget of a graceful stop.
 	// server.shutdown_timeout: 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// CORS names the other origins whose pages may call the API.
+	CORS CORS `yaml:"cors"`
+}
+
+// CORS is the cross-origin allow-list of the API.
+type CORS struct {
+	// AllowedOrigins are origins (scheme://host[:port]) or "*".
+	// server.cors.allowed_origins: [] (same origin only).
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowCredentials lets those pages send Authorization and cookies
+	// (never with "*"). server.cors.allow_credentials: false.
+	AllowCredentials bool `yaml:"allow_credentials"`
+}
+
+// RateLimit is the per-client request limit of the API.
+type RateLimit struct {
+	// RequestsPerSecond refills each client's bucket; 0 is no limit.
+	// security.rate_limit.requests_per_second: 0.
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// Burst is the bucket size: requests a client may make at once.
+	// security.rate_limit.burst: 200.
+	Burst int `yaml:"burst"`
 }
 
 // Database is PostgreSQL.
@@ -118,6 +142,8 @@ type Security struct {
 	// AllowedHosts are hosts, host:port or CIDRs reachable even when
 	// private. security.allowed_hosts: [].
 	AllowedHosts []string `yaml:"allowed_hosts"`
+	// RateLimit caps each client's requests (by remote address).
+	RateLimit RateLimit `yaml:"rate_limit"`
 }
 
 // Orchestrator is the execution engine.
@@ -182,9 +208,10 @@ type Logging struct {
 // Defaults returns the built-in defaults (what config/app.yaml spells out).
 func Defaults() Config {
 	return Config{
-		Server:       Server{Host: "127.0.0.1", Port: 8000, ShutdownTimeout: 30 * time.Second},
+		Server:       Server{Host: "127.0.0.1", Port: 8000, ShutdownTimeout: 30 * time.Second, CORS: CORS{AllowedOrigins: []string{}}},
 		DataDir:      "./output",
 		Auth:         Auth{Mode: "none"},
+		Security:     Security{RateLimit: RateLimit{Burst: 200}},
 		Orchestrator: Orchestrator{MaxConcurrentExecutions: 10},
 		Pipelines:    Pipelines{ValidateStrict: true},
 		LLM:          LLM{DefaultEmbedding: llm.DefaultEmbeddingProfile, DefaultCompletion: llm.DefaultCompletionProfile},
@@ -306,6 +333,21 @@ func (c *Config) check() []string {
 	}
 	if c.Auth.Mode != "none" {
 		bad("auth.mode", "%q is not supported; supported today: none", c.Auth.Mode)
+	}
+	if rl := c.Security.RateLimit; rl.RequestsPerSecond < 0 || math.IsNaN(rl.RequestsPerSecond) || math.IsInf(rl.RequestsPerSecond, 0) {
+		bad("security.rate_limit.requests_per_second", "%v must be 0 (no limit) or positive", rl.RequestsPerSecond)
+	}
+	if c.Security.RateLimit.Burst < 1 {
+		bad("security.rate_limit.burst", "%d must be at least 1", c.Security.RateLimit.Burst)
+	}
+	for i, o := range c.Server.CORS.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.TrimRight(u.Path, "/") != "" || u.RawQuery != "" {
+			bad(fmt.Sprintf("server.cors.allowed_origins[%d]", i), "%q is not an origin; write scheme://host[:port], e.g. https://ops.example.com", o)
+		}
 	}
 	if c.Orchestrator.MaxConcurrentExecutions < 1 {
 		bad("orchestrator.max_concurrent_executions", "%d must be at least 1", c.Orchestrator.MaxConcurrentExecutions)

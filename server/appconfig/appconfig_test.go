@@ -176,7 +176,7 @@ func TestAppConfigRejects(t *testing.T) {
 			name: "unknown keys, top level and nested",
 			file: "server:\n  host: 127.0.0.1\n  prot: 80\nsever: {}\n",
 			want: []string{
-				`:3:3: unknown key "prot" in server (known: host, port, shutdown_timeout)`,
+				`:3:3: unknown key "prot" in server (known: cors, host, port, shutdown_timeout)`,
 				`:4:1: unknown key "sever" (known: auth, data_dir, database,`,
 			},
 		},
@@ -210,6 +210,17 @@ func TestAppConfigRejects(t *testing.T) {
 				`logging.level (`, `"loud"`, `logging.format (`, `"xml"`,
 				`auth.mode (`, `supported today: none`,
 				`queue.provider (`, `"kafka" is not supported`,
+			},
+		},
+		{
+			name: "rate limit and CORS",
+			file: "security: { rate_limit: { requests_per_second: -1, burst: 0 } }\n" +
+				"server: { cors: { allowed_origins: [\"https://ok.example\", \"ftp://x\", \"https://a.example/path\", \"*\"] } }\n",
+			want: []string{
+				`security.rate_limit.requests_per_second (`, `-1 must be 0 (no limit) or positive`,
+				`security.rate_limit.burst (`, `0 must be at least 1`,
+				`server.cors.allowed_origins[1] (`, `"ftp://x" is not an origin`,
+				`server.cors.allowed_origins[2] (`, `"https://a.example/path" is not an origin`,
 			},
 		},
 		{

@@ -52,6 +52,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("auth_mode", r.Auth.Mode),
 		slog.Bool("allow_private_targets", r.Security.AllowPrivateTargets),
 		slog.Any("allowed_hosts", r.Security.AllowedHosts),
+		slog.Float64("rate_limit_rps", r.Security.RateLimit.RequestsPerSecond),
+		slog.Any("cors_allowed_origins", r.Server.CORS.AllowedOrigins),
 		slog.Int("max_concurrent_executions", r.Orchestrator.MaxConcurrentExecutions),
 		slog.Bool("validate_strict", r.Pipelines.ValidateStrict),
 		slog.String("pipelines_dir", r.Pipelines.Dir),
