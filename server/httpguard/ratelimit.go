@@ -35,8 +35,8 @@ const CodeRateLimited = "RATE_LIMITED"
 
 // Limiter counts requests per client.
 type Limiter struct {
-	cfg     RateLimit
-	refuse  RefusalWriter
+	cfg       RateLimit
+	refuse    RefusalWriter
 	mu        sync.Mutex
 	clients   map[string]*client
 	lastEvict time.Time
