@@ -2,8 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Anchor, Badge, Group, Paper, ScrollArea, Stack, Switch, Text, Tooltip } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { ApiError } from '../../api/client';
-import { stream } from '../../api/sse';
+import { follow } from '../../api/sse';
 import { formatAgo, formatBytes } from '../../format';
 import { storageHref } from './ObjectList';
 import { baseName, parentPrefix } from './storageApi';
@@ -38,35 +37,21 @@ function useStorageWrites(on: boolean, onWrite: (w: StorageWrite) => void) {
     if (!on) return;
     const ctl = new AbortController();
     const since = new Date(Date.now() - LOOKBACK_MS).toISOString();
-    let last: string | undefined;
-    let delay = 500;
-    void (async () => {
-      while (!ctl.signal.aborted) {
+    void follow(`/api/v1/storage/events?keep_open=true&since=${encodeURIComponent(since)}`, {
+      signal: ctl.signal,
+      // The feed stays open: every end of it is a reason to reconnect.
+      done: () => false,
+      onError: setError,
+      onEvent: (e) => {
+        setError(null);
         try {
-          last =
-            (await stream(`/api/v1/storage/events?keep_open=true&since=${encodeURIComponent(since)}`, {
-              signal: ctl.signal,
-              lastEventId: last,
-              onEvent: (e) => {
-                setError(null);
-                try {
-                  const w = JSON.parse(e.data) as StorageWrite;
-                  handler.current({ ...w, id: w.id ?? e.id ?? '' });
-                } catch {
-                  /* not an object event */
-                }
-              },
-            })) ?? last;
-          delay = 500;
-        } catch (err) {
-          if (ctl.signal.aborted) return;
-          setError(err);
-          if (err instanceof ApiError && err.status >= 400 && err.status < 500) return;
+          const w = JSON.parse(e.data) as StorageWrite;
+          handler.current({ ...w, id: w.id ?? e.id ?? '' });
+        } catch {
+          /* not an object event */
         }
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 10_000);
-      }
-    })();
+      },
+    });
     return () => ctl.abort();
   }, [on]);
   return error;
