@@ -246,7 +246,10 @@ func (s *Service) write(ctx context.Context, w io.Writer, j *store.ArchiveJob, s
 			return fmt.Errorf("reading %s: %w", info.Key, err)
 		}
 		defer rc.Close()
-		name := strings.TrimPrefix(info.Key, "executions/")
+		name, err := entryName(info.Key)
+		if err != nil {
+			return err
+		}
 		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: meta.ModTime})
 		if err != nil {
 			return err
@@ -282,6 +285,23 @@ func (s *Service) write(ctx context.Context, w io.Writer, j *store.ArchiveJob, s
 		return err
 	}
 	return zw.Close()
+}
+
+// entryName is the zip entry name of an object: its key without the
+// executions/ prefix. Whoever extracts the archive joins entry names to a
+// folder of their own, so a name must never be absolute, hold a ".."
+// segment or a backslash, or start with a drive letter (zip slip). Store
+// keys already pass storage.ValidateKey; the check is repeated here so the
+// archive stays safe whatever a storage provider lists.
+func entryName(key string) (string, error) {
+	name := strings.TrimPrefix(key, "executions/")
+	if err := storage.ValidateKey(name); err != nil {
+		return "", fmt.Errorf("archiving %q: %w", key, err)
+	}
+	if first, _, _ := strings.Cut(name, "/"); len(first) == 2 && first[1] == ':' {
+		return "", fmt.Errorf("archiving %q: %w: %q reads as a drive letter", key, storage.ErrInvalidKey, first)
+	}
+	return name, nil
 }
 
 // Cancel stops a job building here and waits for it to end; a job that

@@ -136,6 +136,16 @@ routes:
 `,
 	},
 	{
+		Code: "E009", Title: "document too large",
+		Remediation: "keep a pipeline under 1 MiB: split it into several pipelines and keep bulky data out of init_message.payload",
+		// The tests pad this example past MaxDocumentSize; the docs show
+		// only its head.
+		Example: `
+# more than 1 MiB of YAML follows   # <- E009
+version: "1.0"
+`,
+	},
+	{
 		Code: "E101", Title: "unknown adapter type",
 		Remediation: "use a registered adapter type (see the suggestion; GET /api/v1/adapters lists them all)",
 		Example: `

@@ -48,8 +48,15 @@ var (
 	anchorRe = regexp.MustCompile(`unknown anchor '(.*)' referenced`)
 )
 
+// MaxDocumentSize is the largest pipeline document Load parses (1 MiB).
+// Pipelines arrive from API callers with write scope only, so a document
+// is measured before the YAML parser sees it; real pipelines are a few
+// KiB.
+const MaxDocumentSize = 1 << 20
+
 // Load parses and validates a pipeline document. The Pipeline is nil only
-// when the document cannot be read as a YAML mapping; otherwise it holds
+// when the document is larger than MaxDocumentSize (E009) or cannot be
+// read as a YAML mapping; otherwise it holds
 // whatever could be decoded (defaults applied) even if the report has
 // errors — such a pipeline must not be run. A nil cat skips adapter type
 // and config checks (Step.Config then holds the raw config map).
@@ -60,9 +67,15 @@ func Load(data []byte, cat Catalog) (*Pipeline, *Report) {
 	return p, l.report
 }
 
-// LoadFile reads and loads a pipeline file.
+// LoadFile reads and loads a pipeline file. It reads at most one byte
+// past MaxDocumentSize, so a huge file is refused without being read whole.
 func LoadFile(path string, cat Catalog) (*Pipeline, *Report, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading pipeline %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading pipeline %s: %w", path, err)
 	}
@@ -166,6 +179,12 @@ func (l *loader) load(data []byte) *Pipeline {
 
 // parse reads exactly one YAML document whose root is a mapping.
 func (l *loader) parse(data []byte) (root *yaml.Node) {
+	if len(data) > MaxDocumentSize {
+		l.add(configspec.Finding{Severity: configspec.SeverityError, Code: "E009", Line: 1, Column: 1,
+			Message:     fmt.Sprintf("the document is larger than %d bytes (%d KiB), the limit for a pipeline", MaxDocumentSize, MaxDocumentSize>>10),
+			Remediation: catalogueRemediation("E009")})
+		return nil
+	}
 	defer func() {
 		// The YAML library is third-party code; a panic on hostile input
 		// must become a finding, not a crash.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,7 +140,7 @@ func (s *Service) send(ctx context.Context, c store.ClaimedDelivery, secret stri
 		if errors.Is(err, netguard.ErrBlocked) {
 			return outcome{err: "target refused by the SSRF guard: " + blockedMessage(err)}
 		}
-		return outcome{err: "request failed: " + err.Error(), retryable: true}
+		return outcome{err: "request failed: " + transportError(err), retryable: true}
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -166,6 +167,16 @@ func blockedMessage(err error) string {
 	var be *netguard.BlockedError
 	if errors.As(err, &be) {
 		return be.Error() + " (" + be.Hint() + ")"
+	}
+	return err.Error()
+}
+
+// transportError describes a failed request without its URL: receivers
+// often take a token in the path or query of the webhook URL, and the
+// message is logged and stored with the delivery.
+func transportError(err error) string {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err.Error()
 	}
 	return err.Error()
 }

@@ -14,6 +14,7 @@ var keyChecks = []check{
 	{"InvalidKeysRejected", testInvalidKeys},
 	{"InvalidPrefixRejected", testInvalidPrefix},
 	{"SpecialCharacterKeys", testSpecialKeys},
+	{"EncodedTraversalStaysLiteral", testEncodedTraversal},
 }
 
 // invalidKeys escape a root, hold characters some provider cannot store,
@@ -40,6 +41,13 @@ func invalidKeys(p string) []string {
 		p + "doc" + storage.MetaSuffix,
 		p + "dir" + storage.MetaSuffix + "/doc",
 		p + strings.Repeat("k", storage.MaxKeyLength),
+		// Traversal in the spellings other layers might normalise.
+		"/etc/passwd",
+		p + "a/../../../../../../etc/passwd",
+		p + `a\..\x`,
+		p + `..\..\x`,
+		p + "a/..",
+		p + "x\x00/../y",
 	}
 }
 
@@ -111,6 +119,29 @@ func testSpecialKeys(t *testing.T, s storage.Store, p string) {
 	for _, key := range want {
 		require.NoError(t, s.Delete(t.Context(), key))
 		requireNotFound(t, s, key)
+	}
+	require.Empty(t, list(t, s, p, storage.ListOptions{}))
+}
+
+// testEncodedTraversal proves stores take percent signs literally: a key
+// spelled like an encoded "../" names an object inside its own folder, and
+// nothing lands where the decoded path would point.
+func testEncodedTraversal(t *testing.T, s storage.Store, p string) {
+	keys := []string{p + "sub/%2e%2e/x", p + "sub/%2E%2E%2Fy", p + "sub/..%2fz", p + "sub/%252e%252e/w"}
+	for _, key := range keys {
+		put(t, s, key, key, nil)
+		content, info := get(t, s, key)
+		require.Equal(t, key, content)
+		require.Equal(t, key, info.Key)
+	}
+	for _, decoded := range []string{p + "x", p + "y", p + "z", p + "sub/x"} {
+		requireNotFound(t, s, decoded)
+	}
+	want := slices.Clone(keys)
+	slices.Sort(want)
+	require.Equal(t, want, keysOf(list(t, s, p, storage.ListOptions{})))
+	for _, key := range keys {
+		require.NoError(t, s.Delete(t.Context(), key))
 	}
 	require.Empty(t, list(t, s, p, storage.ListOptions{}))
 }
