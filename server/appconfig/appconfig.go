@@ -61,6 +61,11 @@ type Server struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// CORS names the other origins whose pages may call the API.
 	CORS CORS `yaml:"cors"`
+	// RequestTimeout bounds each API call that is not an event stream;
+	// streams are bounded by their client. server.request_timeout: 60s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// MaxBodyBytes caps request bodies. server.max_body_bytes: 4194304.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
 // CORS is the cross-origin allow-list of the API.
@@ -130,8 +135,59 @@ type S3 struct {
 
 // Auth selects how API callers are authenticated.
 type Auth struct {
-	// Mode is "none" today (loopback only). auth.mode: none.
+	// Mode: none (loopback only), token, trusted_headers or oidc.
+	// auth.mode: none.
 	Mode string `yaml:"mode"`
+	// BootstrapToken, when set, is stored as an admin API token at start
+	// (a secret; FACTFLOW_BOOTSTRAP_TOKEN). auth.bootstrap_token: "".
+	BootstrapToken string `yaml:"bootstrap_token"`
+	// TrustedHeaders configures mode trusted_headers.
+	TrustedHeaders TrustedHeaders `yaml:"trusted_headers"`
+	// OIDC configures mode oidc.
+	OIDC OIDC `yaml:"oidc"`
+}
+
+// ScopeGrants name, per scope, the groups or claim values that grant it.
+type ScopeGrants struct {
+	Read  []string `yaml:"read"`
+	Write []string `yaml:"write"`
+	Admin []string `yaml:"admin"`
+}
+
+// TrustedHeaders are the identity headers an SSO proxy sets.
+type TrustedHeaders struct {
+	// ProxyCIDRs are the networks the proxy connects from; headers from
+	// anywhere else are refused. auth.trusted_headers.proxy_cidrs: [].
+	ProxyCIDRs []string `yaml:"proxy_cidrs"`
+	// auth.trusted_headers.user_header: X-Forwarded-User.
+	UserHeader string `yaml:"user_header"`
+	// auth.trusted_headers.email_header: X-Forwarded-Email.
+	EmailHeader string `yaml:"email_header"`
+	// Comma-separated groups. auth.trusted_headers.groups_header: X-Forwarded-Groups.
+	GroupsHeader string `yaml:"groups_header"`
+	// DefaultScopes every proxied user holds. auth.trusted_headers.default_scopes: [read].
+	DefaultScopes []string `yaml:"default_scopes"`
+	// Scopes grant more by group.
+	Scopes ScopeGrants `yaml:"scopes"`
+}
+
+// OIDC verifies JWTs from an identity provider.
+type OIDC struct {
+	// Issuer must equal the tokens' iss. auth.oidc.issuer: "".
+	Issuer string `yaml:"issuer"`
+	// Audience: the tokens' aud must hold one of these. auth.oidc.audience: [].
+	Audience []string `yaml:"audience"`
+	// JWKSURL; empty: discovered from the issuer. auth.oidc.jwks_url: "".
+	JWKSURL string `yaml:"jwks_url"`
+	// auth.oidc.scope_claim: scope.
+	ScopeClaim string `yaml:"scope_claim"`
+	// Dotted path allowed (realm_access.roles). auth.oidc.roles_claim: roles.
+	RolesClaim string `yaml:"roles_claim"`
+	// auth.oidc.username_claim: preferred_username.
+	UsernameClaim string `yaml:"username_claim"`
+	// Scopes map scope and role values to Factflow scopes.
+	// auth.oidc.scopes: {read: [factflow:read], write: [factflow:write], admin: [factflow:admin]}.
+	Scopes ScopeGrants `yaml:"scopes"`
 }
 
 // Security limits where crawlers and webhooks may go.
@@ -144,6 +200,11 @@ type Security struct {
 	AllowedHosts []string `yaml:"allowed_hosts"`
 	// RateLimit caps each client's requests (by remote address).
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// SecretKey (64 hex characters, a secret; FACTFLOW_SECRET_KEY)
+	// encrypts stored secrets that must stay usable, such as webhook
+	// signing secrets. Empty: a key generated into the data dir.
+	// security.secret_key: "".
+	SecretKey string `yaml:"secret_key"`
 }
 
 // Orchestrator is the execution engine.
@@ -205,12 +266,25 @@ type Logging struct {
 	Format string `yaml:"format"`
 }
 
+// DefaultAuthenticatedRPS is each client's request rate when an auth
+// mode other than none is on and security.rate_limit.requests_per_second
+// is not set: well above what a person in the UI or a CLI script does,
+// low enough to slow a token-guessing or scraping loop.
+const DefaultAuthenticatedRPS = 50
+
 // Defaults returns the built-in defaults (what config/app.yaml spells out).
 func Defaults() Config {
 	return Config{
-		Server:       Server{Host: "127.0.0.1", Port: 8000, ShutdownTimeout: 30 * time.Second, CORS: CORS{AllowedOrigins: []string{}}},
-		DataDir:      "./output",
-		Auth:         Auth{Mode: "none"},
+		Server: Server{Host: "127.0.0.1", Port: 8000, ShutdownTimeout: 30 * time.Second, CORS: CORS{AllowedOrigins: []string{}},
+			RequestTimeout: 60 * time.Second, MaxBodyBytes: 4 << 20},
+		DataDir: "./output",
+		Auth: Auth{Mode: "none",
+			TrustedHeaders: TrustedHeaders{ProxyCIDRs: []string{}, UserHeader: "X-Forwarded-User", EmailHeader: "X-Forwarded-Email",
+				GroupsHeader: "X-Forwarded-Groups", DefaultScopes: []string{"read"},
+				Scopes: ScopeGrants{Read: []string{}, Write: []string{}, Admin: []string{}}},
+			OIDC: OIDC{Audience: []string{}, ScopeClaim: "scope", RolesClaim: "roles", UsernameClaim: "preferred_username",
+				Scopes: ScopeGrants{Read: []string{"factflow:read"}, Write: []string{"factflow:write"}, Admin: []string{"factflow:admin"}}},
+		},
 		Security:     Security{RateLimit: RateLimit{Burst: 200}},
 		Orchestrator: Orchestrator{MaxConcurrentExecutions: 10},
 		Pipelines:    Pipelines{ValidateStrict: true},
@@ -268,6 +342,10 @@ func Load(opts Options) (*Config, error) {
 	applyFlags(&cfg, opts.Flags)
 	if _, set := cfg.sources["security.allow_private_targets"]; !set {
 		cfg.Security.AllowPrivateTargets = cfg.Embedded
+	}
+	if _, set := cfg.sources["security.rate_limit.requests_per_second"]; !set && cfg.Auth.Mode != "none" {
+		// A server others reach is limited unless told otherwise.
+		cfg.Security.RateLimit.RequestsPerSecond = DefaultAuthenticatedRPS
 	}
 	problems = append(problems, cfg.check()...)
 	if len(problems) > 0 {
@@ -331,14 +409,24 @@ func (c *Config) check() []string {
 	default:
 		bad("queue.provider", "%q is not supported; leave it empty (the URL's scheme picks the provider)", c.Queue.Provider)
 	}
-	if c.Auth.Mode != "none" {
-		bad("auth.mode", "%q is not supported; supported today: none", c.Auth.Mode)
+	c.checkAuth(bad)
+	if c.Server.RequestTimeout <= 0 {
+		bad("server.request_timeout", "must be positive, e.g. 60s")
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		bad("server.max_body_bytes", "%d is too small; at least 1024", c.Server.MaxBodyBytes)
 	}
 	if rl := c.Security.RateLimit; rl.RequestsPerSecond < 0 || math.IsNaN(rl.RequestsPerSecond) || math.IsInf(rl.RequestsPerSecond, 0) {
 		bad("security.rate_limit.requests_per_second", "%v must be 0 (no limit) or positive", rl.RequestsPerSecond)
 	}
 	if c.Security.RateLimit.Burst < 1 {
 		bad("security.rate_limit.burst", "%d must be at least 1", c.Security.RateLimit.Burst)
+	}
+	if k := c.Security.SecretKey; k != "" {
+		// The value is not echoed: it is a secret even when malformed.
+		if _, err := webhooks.ParseKey(k); err != nil {
+			bad("security.secret_key", "is not 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`")
+		}
 	}
 	for i, o := range c.Server.CORS.AllowedOrigins {
 		if o == "*" {
@@ -446,6 +534,7 @@ func (c *Config) ContainerConfig() container.Config {
 		SearchLanguage:          c.Search.Language,
 		SearchDefaultModel:      c.Search.DefaultModel,
 		WebhookSchedule:         webhookSchedule(c.Webhooks.RetrySchedule),
+		SecretKey:               c.Security.SecretKey,
 	}
 }
 

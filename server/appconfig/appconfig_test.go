@@ -176,7 +176,7 @@ func TestAppConfigRejects(t *testing.T) {
 			name: "unknown keys, top level and nested",
 			file: "server:\n  host: 127.0.0.1\n  prot: 80\nsever: {}\n",
 			want: []string{
-				`:3:3: unknown key "prot" in server (known: cors, host, port, shutdown_timeout)`,
+				`:3:3: unknown key "prot" in server (known: cors, host, max_body_bytes, port, request_timeout, shutdown_timeout)`,
 				`:4:1: unknown key "sever" (known: auth, data_dir, database,`,
 			},
 		},
@@ -202,13 +202,13 @@ func TestAppConfigRejects(t *testing.T) {
 		},
 		{
 			name: "out of range",
-			file: "server: { port: 70000, shutdown_timeout: -1s }\norchestrator: { max_concurrent_executions: 0 }\nlogging: { level: loud, format: xml }\nauth: { mode: oidc }\nqueue: { provider: kafka }\n",
+			file: "server: { port: 70000, shutdown_timeout: -1s }\norchestrator: { max_concurrent_executions: 0 }\nlogging: { level: loud, format: xml }\nauth: { mode: kerberos }\nqueue: { provider: kafka }\n",
 			want: []string{
 				`server.port (`, `70000 is not a port`,
 				`server.shutdown_timeout (`, `must be positive`,
 				`orchestrator.max_concurrent_executions (`, `0 must be at least 1`,
 				`logging.level (`, `"loud"`, `logging.format (`, `"xml"`,
-				`auth.mode (`, `supported today: none`,
+				`auth.mode (`, `"kerberos" is not a mode; use one of none, token, trusted_headers, oidc`,
 				`queue.provider (`, `"kafka" is not supported`,
 			},
 		},
@@ -221,6 +221,31 @@ func TestAppConfigRejects(t *testing.T) {
 				`security.rate_limit.burst (`, `0 must be at least 1`,
 				`server.cors.allowed_origins[1] (`, `"ftp://x" is not an origin`,
 				`server.cors.allowed_origins[2] (`, `"https://a.example/path" is not an origin`,
+			},
+		},
+		{
+			name: "auth",
+			file: "auth:\n  mode: oidc\n  bootstrap_token: short\n  oidc: { issuer: \"not a url\", jwks_url: \"ftp://keys\" }\n" +
+				"  trusted_headers: { proxy_cidrs: [10.0.0.0/8, \"nonsense\"], default_scopes: [read, root] }\n" +
+				"server: { request_timeout: 0s, max_body_bytes: 10 }\n",
+			want: []string{
+				`auth.bootstrap_token (`, `at least 32 printable ASCII characters`,
+				`auth.oidc.issuer (`, `"not a url" is not an issuer URL`,
+				`auth.oidc.audience (default): is empty`,
+				`auth.oidc.jwks_url (`, `"ftp://keys" is not an http(s) URL`,
+				`auth.trusted_headers.proxy_cidrs (`, `"nonsense" is neither a CIDR nor an address`,
+				`auth.trusted_headers.default_scopes (`, `"root" is not a scope`,
+				`server.request_timeout (`, `must be positive`,
+				`server.max_body_bytes (`, `10 is too small`,
+			},
+		},
+		{
+			name:   "trusted headers need the proxy networks",
+			file:   "auth: { mode: trusted_headers, trusted_headers: { user_header: \"\" } }\n",
+			lookup: env(),
+			want: []string{
+				`auth.trusted_headers.proxy_cidrs (default): is empty`,
+				`auth.trusted_headers.user_header (`, `is empty`,
 			},
 		},
 		{
@@ -457,4 +482,63 @@ func TestAppConfigWebhookSchedule(t *testing.T) {
 	_, err = appconfig.Load(appconfig.Options{File: writeConfig(t, "webhooks:\n  retry_schedule: [soon]\n"),
 		LookupEnv: env("DATABASE_URL", "postgres://x/y")})
 	requireCode(t, err, appconfig.CodeInvalid)
+}
+
+// security.secret_key is 64 hex characters, reaches the container, and is
+// never shown: not when rejected, not in the redacted view, not in logs.
+func TestAppConfigSecretKey(t *testing.T) {
+	t.Parallel()
+	for name, bad := range map[string]string{
+		"short":   "0123456789abcdef",
+		"not hex": strings.Repeat("zy", 32),
+		"long":    strings.Repeat("ab", 33),
+	} {
+		_, err := appconfig.Load(appconfig.Options{LookupEnv: env("DATABASE_URL", "postgres://x/y", "FACTFLOW_SECRET_KEY", bad)})
+		msg := requireCode(t, err, appconfig.CodeInvalid)
+		require.Contains(t, msg, "security.secret_key (env FACTFLOW_SECRET_KEY)", name)
+		require.Contains(t, msg, "openssl rand -hex 32", name)
+		require.NotContains(t, msg, bad, name)
+	}
+	_, err := appconfig.Load(appconfig.Options{File: writeConfig(t, "security:\n  secret_key: nothex\n"),
+		LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+	require.Contains(t, requireCode(t, err, appconfig.CodeInvalid), "security.secret_key (")
+
+	key := strings.Repeat("5e", 32)
+	c, err := appconfig.Load(appconfig.Options{LookupEnv: env("DATABASE_URL", "postgres://x/y", "FACTFLOW_SECRET_KEY", key)})
+	require.NoError(t, err)
+	require.Equal(t, key, c.ContainerConfig().SecretKey)
+	require.Equal(t, "env FACTFLOW_SECRET_KEY", c.Source("security.secret_key"))
+	require.Equal(t, "xxxxx", c.Redacted().Security.SecretKey)
+	require.Equal(t, key, c.Security.SecretKey, "the config itself keeps the key")
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "config", c)
+	require.Contains(t, logged.String(), "database_url=")
+	require.NotContains(t, logged.String(), key)
+
+	c, err = appconfig.Load(appconfig.Options{LookupEnv: env("DATABASE_URL", "postgres://x/y")})
+	require.NoError(t, err)
+	require.Empty(t, c.ContainerConfig().SecretKey, "unset: the container uses the data dir's key file")
+	require.Empty(t, c.Redacted().Security.SecretKey)
+}
+
+// TestRateLimitFollowsAuthMode: unset, the limit is off on a loopback
+// server without auth and on at DefaultAuthenticatedRPS once callers
+// authenticate; set explicitly, it is kept either way.
+func TestRateLimitFollowsAuthMode(t *testing.T) {
+	t.Parallel()
+	load := func(lookup func(string) (string, bool)) *appconfig.Config {
+		t.Helper()
+		c, err := appconfig.Load(appconfig.Options{LookupEnv: lookup, Flags: appconfig.Flags{Embedded: ptr(true)}})
+		require.NoError(t, err)
+		return c
+	}
+	require.Zero(t, load(env()).Security.RateLimit.RequestsPerSecond)
+	require.Equal(t, float64(appconfig.DefaultAuthenticatedRPS),
+		load(env("FACTFLOW_AUTH_MODE", "token")).Security.RateLimit.RequestsPerSecond)
+	require.Equal(t, 7.0, load(env("FACTFLOW_AUTH_MODE", "token", "FACTFLOW_RATE_LIMIT_RPS", "7")).Security.RateLimit.RequestsPerSecond)
+	c := load(env("FACTFLOW_MAX_BODY_BYTES", "1048576", "FACTFLOW_RATE_LIMIT_RPS", "2.5"))
+	require.Equal(t, int64(1<<20), c.Server.MaxBodyBytes, "64-bit and fractional values come from the environment too")
+	require.Equal(t, 2.5, c.Security.RateLimit.RequestsPerSecond)
+	off := load(env("FACTFLOW_AUTH_MODE", "token", "FACTFLOW_RATE_LIMIT_RPS", "0"))
+	require.Zero(t, off.Security.RateLimit.RequestsPerSecond, "0 set explicitly turns the limit off")
 }

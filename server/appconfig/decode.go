@@ -308,8 +308,10 @@ func want(t reflect.Type) string {
 		return "a duration with a unit, e.g. 30s or 2m"
 	case t.Kind() == reflect.Bool:
 		return "true or false"
-	case t.Kind() == reflect.Int:
+	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
 		return "a whole number"
+	case t.Kind() == reflect.Float64:
+		return "a number"
 	case t.Kind() == reflect.Slice:
 		return "a list of strings"
 	default:
@@ -328,12 +330,18 @@ func setFromText(f reflect.Value, raw string) error {
 		f.SetInt(int64(d))
 	case f.Kind() == reflect.String:
 		f.SetString(raw)
-	case f.Kind() == reflect.Int:
-		n, err := strconv.Atoi(strings.TrimSpace(raw))
+	case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+		if err != nil || f.OverflowInt(n) {
+			return errors.New("want " + want(f.Type()))
+		}
+		f.SetInt(n)
+	case f.Kind() == reflect.Float64:
+		x, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
 		if err != nil {
 			return errors.New("want " + want(f.Type()))
 		}
-		f.SetInt(int64(n))
+		f.SetFloat(x)
 	case f.Kind() == reflect.Bool:
 		b, err := parseBool(raw)
 		if err != nil {

@@ -23,7 +23,13 @@ func (c *Config) Redacted() Config {
 		r.Storage.S3.SecretKey = mask
 	}
 	r.Storage.S3.Endpoint = RedactURL(c.Storage.S3.Endpoint)
+	if r.Auth.BootstrapToken != "" {
+		r.Auth.BootstrapToken = mask
+	}
 	r.Security.AllowedHosts = append([]string(nil), c.Security.AllowedHosts...)
+	if r.Security.SecretKey != "" {
+		r.Security.SecretKey = mask
+	}
 	r.LLM.Providers = nil
 	for _, p := range c.LLM.Providers {
 		if p.APIKey != "" {
