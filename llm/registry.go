@@ -164,6 +164,18 @@ func modelOr(v, def string) string {
 	return def
 }
 
+// shownURL is a base URL fit for messages and listings: without user
+// info, query or fragment, any of which may hold a key ("" when it does
+// not parse).
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
+}
+
 func invalidProfile(i int, name, field, msg, hint string) *Error {
 	where := fmt.Sprintf("llm.providers[%d]", i)
 	if name != "" {
@@ -200,9 +212,15 @@ func validateProfile(i int, p Profile) error {
 			"set the endpoint, e.g. https://NAME.openai.azure.com or http://localhost:11434/v1")
 	}
 	if remote && p.BaseURL != "" {
+		// The URL is quoted without user info and query, and not at all
+		// when it does not parse: either may hold a key.
 		u, err := url.Parse(p.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalidProfile(i, p.Name, "base_url", fmt.Sprintf("base_url %q is not an http(s) URL", p.BaseURL),
+		if err != nil {
+			return invalidProfile(i, p.Name, "base_url", "base_url is not a valid URL",
+				"write the full endpoint with scheme, e.g. http://localhost:11434/v1, percent-encoding reserved characters")
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return invalidProfile(i, p.Name, "base_url", fmt.Sprintf("base_url %q is not an http(s) URL", shownURL(p.BaseURL)),
 				"write the full endpoint with scheme, e.g. http://localhost:11434/v1")
 		}
 	}
@@ -315,7 +333,7 @@ func (r *Registry) Profiles() []ProfileInfo {
 		info := ProfileInfo{
 			Name: p.Name, ProviderType: p.ProviderType, Model: p.Model,
 			Embedding: e.embedder != nil, Completion: e.completer != nil,
-			BaseURL: p.BaseURL, APIVersion: p.APIVersion,
+			BaseURL: shownURL(p.BaseURL), APIVersion: p.APIVersion,
 			DefaultEmbedding:  n == r.defaultEmbedding,
 			DefaultCompletion: n == r.defaultCompletion,
 			Builtin:           e.builtin,

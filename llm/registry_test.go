@@ -53,6 +53,27 @@ func TestRegistryValidation(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// An invalid base_url is reported without the key or password it may
+// carry in its user info or query.
+func TestRegistryInvalidBaseURLHidesSecrets(t *testing.T) {
+	for name, raw := range map[string]string{
+		"unparsable":           "http://user:s3cretkey@host:11434\n/v1",
+		"slash in password":    "http://user:s3cr/etkey@host:11434/v1",
+		"wrong scheme, query":  "ftp://host/v1?api-key=s3cretkey",
+		"wrong scheme, userpw": "ftp://user:s3cretkey@host/v1",
+		"no host, query":       "http:///v1?key=s3cretkey",
+	} {
+		_, err := NewRegistry([]Profile{{Name: "p", ProviderType: ProviderOpenAICompatible, Model: "m", BaseURL: raw}}, Options{})
+		var le *Error
+		require.ErrorAs(t, err, &le, name)
+		assert.Contains(t, err.Error(), ".base_url:", name)
+		assert.NotContains(t, err.Error(), "s3cr", name)
+	}
+	_, err := NewRegistry([]Profile{{Name: "p", ProviderType: ProviderOpenAICompatible, Model: "m",
+		BaseURL: "ftp://user:s3cretkey@host/v1?api-key=s3cretkey"}}, Options{})
+	assert.Contains(t, err.Error(), `"ftp://host/v1"`, "the URL is still named, without its secrets")
+}
+
 func TestRegistryOfflineDefaults(t *testing.T) {
 	r, err := NewRegistry(nil, Options{})
 	require.NoError(t, err)
@@ -84,7 +105,7 @@ func TestRegistryProfilesAndDefaults(t *testing.T) {
 	profiles := []Profile{
 		{Name: "hashing", ProviderType: ProviderHashing, Dims: 64},
 		{Name: "oa", ProviderType: ProviderOpenAI, Model: "text-embedding-3-small", APIKey: "sk-should-not-show", Dims: 512, MaxConcurrency: 10},
-		{Name: "az", ProviderType: ProviderAzure, Model: "dep", APIKey: "azure-secret", BaseURL: "https://x.openai.azure.com"},
+		{Name: "az", ProviderType: ProviderAzure, Model: "dep", APIKey: "azure-secret", BaseURL: "https://user:url-pw@x.openai.azure.com/?code=url-key"},
 	}
 	r, err := NewRegistry(profiles, Options{DefaultEmbedding: "oa", DefaultCompletion: "az"})
 	require.NoError(t, err)
@@ -115,6 +136,9 @@ func TestRegistryProfilesAndDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(b), "should-not-show")
 	assert.NotContains(t, string(b), "azure-secret")
+	assert.NotContains(t, string(b), "url-pw", "nor a password in the base URL")
+	assert.NotContains(t, string(b), "url-key", "nor a key in its query")
+	assert.Equal(t, "https://x.openai.azure.com/", infos[2].BaseURL)
 	assert.Contains(t, string(b), `"provider_type":"azure"`)
 
 	stats := r.Stats()

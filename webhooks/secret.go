@@ -22,10 +22,8 @@ const KeySize = 32
 // webhook secret unreadable, so it belongs in the data directory that is
 // backed up with the database.
 func LoadOrCreateKey(path string) ([]byte, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		return parseKey(path, b)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("reading the webhook key %s: %w", path, err)
+	if k, err := ReadKey(path); !errors.Is(err, fs.ErrNotExist) {
+		return k, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the folder of the webhook key %s: %w", path, err)
@@ -53,6 +51,27 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("writing the webhook key %s: %w", path, err)
 	}
 	return key, nil
+}
+
+// ReadKey reads the secret-encryption key file written by LoadOrCreateKey.
+// A missing file is an error matching fs.ErrNotExist.
+func ReadKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the webhook key %s: %w", path, err)
+	}
+	return parseKey(path, b)
+}
+
+// ParseKey decodes a secret-encryption key given as 64 hex characters (as
+// FACTFLOW_SECRET_KEY holds it). The error never quotes the value.
+func ParseKey(hexKey string) ([]byte, error) {
+	k, err := hex.DecodeString(strings.TrimSpace(hexKey))
+	if err != nil || len(k) != KeySize {
+		return nil, invalid(CodeKeyInvalid, fmt.Sprintf("the secret key is not %d hex characters (%d bytes)", 2*KeySize, KeySize),
+			"generate one with `openssl rand -hex 32`")
+	}
+	return k, nil
 }
 
 func parseKey(path string, b []byte) ([]byte, error) {

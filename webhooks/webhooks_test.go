@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -66,6 +67,36 @@ func TestLoadOrCreateKey(t *testing.T) {
 
 	_, err = webhooks.New(storetest.NewDB(t), webhooks.Options{Key: []byte("short")})
 	require.Equal(t, webhooks.CodeKeyInvalid, store.Code(err))
+}
+
+// ParseKey takes the 64 hex characters of FACTFLOW_SECRET_KEY and never
+// quotes a rejected value; ReadKey reads what LoadOrCreateKey wrote and
+// tells a missing file apart.
+func TestParseKeyAndReadKey(t *testing.T) {
+	t.Parallel()
+	good := strings.Repeat("ab", webhooks.KeySize)
+	k, err := webhooks.ParseKey(good + "\n")
+	require.NoError(t, err)
+	require.Len(t, k, webhooks.KeySize)
+	for name, bad := range map[string]string{
+		"short":   strings.Repeat("ab", webhooks.KeySize-1),
+		"long":    good + "ab",
+		"not hex": strings.Repeat("zq", webhooks.KeySize),
+		"raw":     strings.Repeat("k", webhooks.KeySize),
+	} {
+		_, err := webhooks.ParseKey(bad)
+		require.Equal(t, webhooks.CodeKeyInvalid, store.Code(err), name)
+		require.NotContains(t, err.Error(), bad, name)
+	}
+
+	path := filepath.Join(t.TempDir(), "webhooks.key")
+	_, err = webhooks.ReadKey(path)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	created, err := webhooks.LoadOrCreateKey(path)
+	require.NoError(t, err)
+	read, err := webhooks.ReadKey(path)
+	require.NoError(t, err)
+	require.Equal(t, created, read)
 }
 
 func TestDeliverySignedAndVerifiable(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin"
@@ -22,10 +23,16 @@ import (
 type management struct {
 	client pulsaradmin.Client
 	auth   auth.Provider
-	url    string
+	url    string // redacted, for hints
 }
 
 func newManagement(adminURL, token string) (*management, error) {
+	// Parsed here, so that the admin client's own parse error, which
+	// quotes the URL with its password, never happens.
+	if _, err := url.Parse(adminURL); err != nil {
+		return nil, codedError(codeManagement, "use http://host:8080 (percent-encode reserved characters such as # / ? @ in a password)",
+			fmt.Errorf("invalid admin URL: %s", parseProblem(err)))
+	}
 	cfg := &pulsaradmin.Config{WebServiceURL: adminURL, Token: token}
 	prov, err := auth.GetAuthProvider(cfg)
 	if err != nil {
@@ -37,7 +44,18 @@ func newManagement(adminURL, token string) (*management, error) {
 	if err != nil {
 		return nil, codedError(codeManagement, "check the admin URL and token", fmt.Errorf("configuring the admin client: %w", err))
 	}
-	return &management{client: c, auth: prov, url: adminURL}, nil
+	return &management{client: c, auth: prov, url: redact(adminURL)}, nil
+}
+
+// parseProblem says why url.Parse failed without quoting the URL: its
+// *url.Error holds the whole URL, and the inner errors that quote a
+// fragment (an invalid port or escape) may quote part of a password.
+func parseProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), `"`) {
+		return ue.Err.Error()
+	}
+	return "malformed URL"
 }
 
 func (m *management) close() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -27,11 +28,14 @@ type management struct {
 
 func newManagement(raw, flavor string, client *http.Client) (*management, error) {
 	u, err := url.Parse(raw)
-	if err == nil && u.Host == "" {
-		err = fmt.Errorf("no host in %q", u.Redacted())
+	if err != nil {
+		err = errors.New(parseProblem(err))
+	} else if u.Host == "" {
+		err = fmt.Errorf("no host in %q", redact(raw))
 	}
 	if err != nil {
-		return nil, codedError(codeManagement, "set the management URL to http://user:password@host:8161"+defaultManagementPath(flavor), fmt.Errorf("invalid management URL: %w", err))
+		return nil, codedError(codeManagement, "set the management URL to http://user:password@host:8161"+defaultManagementPath(flavor)+
+			" (percent-encode reserved characters such as # / ? @ in the password)", fmt.Errorf("invalid management URL: %w", err))
 	}
 	m := &management{flavor: flavor, client: client}
 	if u.User != nil {
@@ -41,6 +45,17 @@ func newManagement(raw, flavor string, client *http.Client) (*management, error)
 	}
 	m.endpoint = strings.TrimSuffix(u.String(), "/") + "/"
 	return m, nil
+}
+
+// parseProblem says why url.Parse failed without quoting the URL: its
+// *url.Error holds the whole URL, and the inner errors that quote a
+// fragment (an invalid port or escape) may quote part of a password.
+func parseProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), `"`) {
+		return ue.Err.Error()
+	}
+	return "malformed URL"
 }
 
 type jolokiaReply struct {

@@ -199,6 +199,10 @@ func redact(raw string) string {
 	if err != nil {
 		return "(unparsable URL)"
 	}
+	if u.RawQuery != "" {
+		// Query options may carry other URLs with their own passwords.
+		u.RawQuery = "..."
+	}
 	return u.Redacted()
 }
 

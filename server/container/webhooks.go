@@ -1,9 +1,11 @@
 package container
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -16,7 +18,7 @@ import (
 )
 
 // WebhookKeyFile is the file under the data dir holding the key that
-// encrypts webhook secrets. Losing it makes the stored secrets unreadable
+// encrypts webhook secrets when Config.SecretKey is empty. Losing it makes the stored secrets unreadable
 // (their subscriptions need a new secret); copying it with the database
 // keeps them working elsewhere.
 const WebhookKeyFile = "webhooks.key"
@@ -25,7 +27,7 @@ const WebhookKeyFile = "webhooks.key"
 // the engine's events. Registered before the orchestrator's stop, so it
 // stops after it: the statuses of a shutdown still reach the outbox.
 func (c *Container) startWebhooks(m *orchestrator.Manager) error {
-	key, err := webhooks.LoadOrCreateKey(filepath.Join(c.cfg.DataDir, WebhookKeyFile))
+	key, err := c.secretKey()
 	if err != nil {
 		return fmt.Errorf("webhook key: %w", err)
 	}
@@ -59,6 +61,35 @@ func (c *Container) startWebhooks(m *orchestrator.Manager) error {
 		return ferr
 	})
 	return nil
+}
+
+// secretKey is the configured key, else the data dir's key file (created
+// when missing). A configured key creates no file: a key that lives in the
+// environment is not meant to be copied to disk.
+func (c *Container) secretKey() ([]byte, error) {
+	path := filepath.Join(c.cfg.DataDir, WebhookKeyFile)
+	if c.cfg.SecretKey == "" {
+		return webhooks.LoadOrCreateKey(path)
+	}
+	key, err := webhooks.ParseKey(c.cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	// A key file left from before the key was configured encrypted the
+	// secrets stored then; the configured key cannot read them.
+	fileKey, err := webhooks.ReadKey(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		c.log.Warn("the secret key is configured; the key file in the data dir is unusable and ignored",
+			"file", path, "error", err)
+	case !bytes.Equal(fileKey, key):
+		c.log.Warn("the configured secret key differs from the key file in the data dir: "+
+			"webhook secrets stored under the file's key cannot be decrypted",
+			"file", path,
+			"hint", "set FACTFLOW_SECRET_KEY (security.secret_key) to the file's content, or rotate the affected webhook secrets")
+	}
+	return key, nil
 }
 
 // webhookForwarder turns engine events into webhook events.
