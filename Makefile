@@ -63,6 +63,9 @@ test-e2e: build
 # Short fuzz runs of everything that parses untrusted input (seed corpora
 # are committed under testdata/fuzz and also run as part of `go test`).
 FUZZ_TARGETS := \
+	./server/auth:FuzzParseAuthorization \
+	./server/auth:FuzzAuthenticate \
+	./server/auth/oidc:FuzzVerify \
 	./pipeline:FuzzLoad \
 	./pipeline/condition:FuzzParse \
 	./pipeline/condition:FuzzMatch \

@@ -19,6 +19,7 @@ import (
 	"github.com/factflow/factflow/orchestrator"
 	"github.com/factflow/factflow/queue"
 	"github.com/factflow/factflow/search"
+	"github.com/factflow/factflow/server/auth"
 	"github.com/factflow/factflow/server/httpguard"
 	"github.com/factflow/factflow/server/metrics"
 	"github.com/factflow/factflow/storage"
@@ -46,6 +47,13 @@ type Options struct {
 	PollInterval time.Duration
 	// MaxBodyBytes caps request bodies (default 4 MiB).
 	MaxBodyBytes int64
+	// Auth says how callers are authenticated (zero: mode none, everyone
+	// is the local operator with every scope). Tokens defaults to the API
+	// tokens in DB.
+	Auth auth.Config
+	// RequestTimeout bounds each operation but the event streams and
+	// downloads (zero: 60s; negative: none).
+	RequestTimeout time.Duration
 	// Archives serves /content/archive (nil: those operations are absent).
 	Archives *archive.Service
 	// Vectors, Search and Chat serve /indexes, /search and /chat (each
@@ -82,10 +90,13 @@ type Options struct {
 
 // API is the HTTP API.
 type API struct {
-	opts    Options
-	log     *slog.Logger
-	handler http.Handler
-	huma    huma.API
+	opts     Options
+	log      *slog.Logger
+	handler  http.Handler
+	huma     huma.API
+	authn    *auth.Authenticator
+	tokens   *store.Tokens
+	auditLog *store.Audit
 }
 
 // RequestIDHeader carries the correlation id of a request; a client may set
@@ -121,6 +132,22 @@ func New(opts Options) (*API, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 4 << 20
 	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 60 * time.Second
+	}
+	if opts.Auth.Mode == "" {
+		opts.Auth.Mode = auth.ModeNone
+	}
+	if opts.Auth.Tokens == nil {
+		opts.Auth.Tokens = store.NewTokens(opts.DB)
+	}
+	if opts.Auth.Logger == nil {
+		opts.Auth.Logger = opts.Logger
+	}
+	authn, err := auth.New(opts.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	installErrors.Do(func() {
 		huma.NewErrorWithContext = newHumaError
 		// NewError also names the error schema in the OpenAPI document.
@@ -138,10 +165,11 @@ func New(opts Options) (*API, error) {
 	// No $schema links injected into responses: clients get plain objects.
 	cfg.CreateHooks = nil
 	cfg.Transformers = append(cfg.Transformers, stampProblem)
-	a := &API{opts: opts, log: opts.Logger}
+	a := &API{opts: opts, log: opts.Logger, authn: authn, tokens: store.NewTokens(opts.DB), auditLog: store.NewAudit(opts.DB)}
 	a.huma = humago.New(mux, cfg)
 	// Before any operation is registered: huma binds middlewares then.
 	a.useMetrics()
+	a.useAuth()
 
 	a.registerSystem()
 	a.registerAdapters()
@@ -159,12 +187,13 @@ func New(opts Options) (*API, error) {
 	a.registerIndexes()
 	a.registerChat()
 	a.registerWebhooks()
+	a.registerAuth()
 
 	a.documentOperations()
 
 	// Prometheus scrapes /metrics outside /api/v1.
 	if opts.Metrics != nil {
-		mux.Handle("GET /metrics", opts.Metrics.Handler())
+		mux.Handle("GET /metrics", requireScope(auth.Read, opts.Metrics.Handler()))
 	}
 	if opts.UI != nil {
 		// "GET /" loses to every more specific pattern, and a path whose
@@ -177,8 +206,18 @@ func New(opts Options) (*API, error) {
 			return r.URL.Path == BasePath+"/system/health" || r.URL.Path == "/metrics"
 		}
 	}
+	if rl.ClientKey == nil {
+		// Authenticated callers are counted per token or user, so many
+		// people behind one proxy address do not share one bucket.
+		rl.ClientKey = func(r *http.Request) string {
+			if k := auth.ClientKey(r); k != "" {
+				return k
+			}
+			return httpguard.RemoteIP(r)
+		}
+	}
 	limited := httpguard.NewLimiter(rl, writeProblem).Middleware(http.MaxBytesHandler(mux, opts.MaxBodyBytes))
-	a.handler = a.withRequestID(opts.CORS.Middleware(writeProblem, limited))
+	a.handler = a.withRequestID(opts.CORS.Middleware(writeProblem, authn.Middleware(limited)))
 	return a, nil
 }
 
@@ -195,7 +234,9 @@ func (a *API) withRequestID(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx = context.WithValue(ctx, requestStateKey, &requestState{})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -8,7 +8,12 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/factflow/factflow/server/auth"
 )
+
+// securityScheme names the bearer scheme in the OpenAPI document.
+const securityScheme = "bearer"
 
 // opDoc completes an operation's documentation: a description and the
 // errors it answers (status and codes), beyond the 422, 500 and 503 every
@@ -21,6 +26,14 @@ type opDoc struct {
 // opDocs is kept beside the operations; a test fails when an operation
 // has no entry.
 var opDocs = map[string]opDoc{
+	"whoami": {desc: "The caller as the server sees it: subject, kind (local, token, proxy, oidc or anonymous), scopes and the auth mode. " +
+		"Needs no credentials, so a client can learn whether to ask for a token."},
+	"create-token": {desc: "Creates an API token with the given scopes and optional expiry. The token is in this answer only; " +
+		"the server keeps its SHA-256.", errs: map[int]string{422: "AUTH_SCOPE_INVALID, TOKEN_EXPIRY_INVALID"}},
+	"list-tokens":  {desc: "API tokens, newest first, with name, prefix, scopes, expiry and last use; never the token itself."},
+	"revoke-token": {desc: "Revokes a token at once; revoking twice keeps the first time.", errs: map[int]string{404: "TOKEN_NOT_FOUND"}},
+	"list-audit": {desc: "Every mutating call (allowed, failed or refused): who, what (operation id), target path, when, " +
+		"status and result. Filters combine with AND; target matches as a prefix."},
 	"get-system-health": {desc: "Probes the database, the broker, storage and the orchestrator, each with a short deadline. " +
 		"Always 200: the status field says healthy, degraded or unhealthy; debug=true adds each component's details."},
 	"get-system-info": {desc: "Version, instance, providers (with secrets redacted) and limits of this server."},
@@ -163,6 +176,14 @@ var (
 // response per documented error status.
 func (a *API) documentOperations() {
 	problemRef := &huma.Schema{Ref: "#/components/schemas/Problem"}
+	oapi := a.huma.OpenAPI()
+	if oapi.Components.SecuritySchemes == nil {
+		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}
+	}
+	oapi.Components.SecuritySchemes[securityScheme] = &huma.SecurityScheme{Type: "http", Scheme: "bearer",
+		Description: "An API token (fft_…) or, in auth mode oidc, the identity provider's JWT. " +
+			"Scopes: read < write < admin, each including the weaker ones. In auth mode trusted_headers the SSO " +
+			"proxy's headers authenticate instead; in mode none (loopback only) nothing is needed."}
 	for _, item := range a.huma.OpenAPI().Paths {
 		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
 			if o == nil {
@@ -172,10 +193,25 @@ func (a *API) documentOperations() {
 			if o.Description == "" {
 				o.Description = d.desc
 			}
+			need := ScopeOf(o)
+			if need == auth.Public {
+				o.Security = []map[string][]string{}
+			} else {
+				o.Security = []map[string][]string{{securityScheme: {need.String()}}}
+				if o.Extensions == nil {
+					o.Extensions = map[string]any{}
+				}
+				o.Extensions["x-factflow-scope"] = need.String()
+				o.Description = strings.TrimSpace(o.Description + " Needs the " + need.String() + " scope.")
+			}
 			errs := map[int]string{http.StatusInternalServerError: "INTERNAL",
 				http.StatusServiceUnavailable: "DATABASE_UNAVAILABLE, SHUTTING_DOWN"}
 			if len(o.Parameters) > 0 || o.RequestBody != nil {
 				errs[http.StatusUnprocessableEntity] = "VALIDATION_FAILED (errors name each field)"
+			}
+			if need != auth.Public {
+				errs[http.StatusUnauthorized] = "AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY"
+				errs[http.StatusForbidden] = "AUTH_SCOPE_INSUFFICIENT"
 			}
 			for st, codes := range d.errs {
 				if prev, ok := errs[st]; ok {

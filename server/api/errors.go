@@ -127,6 +127,9 @@ func newHumaError(ctx huma.Context, status int, msg string, errs ...error) huma.
 // on its way out.
 func stampProblem(ctx huma.Context, _ string, v any) (any, error) {
 	if p, ok := v.(*Problem); ok {
+		if st := stateOf(ctx.Context()); st != nil {
+			st.errorCode = p.ErrorCode
+		}
 		if p.CorrelationID == "" {
 			p.CorrelationID = requestID(ctx.Context())
 		}
@@ -189,6 +192,9 @@ func (a *API) fail(ctx context.Context, err error) error {
 		return problem(http.StatusServiceUnavailable, CodeShuttingDown, err.Error(), "the server is stopping; retry against a running one")
 	case errors.Is(err, orchestrator.ErrNotRunnable):
 		return problem(http.StatusBadRequest, CodeConfigInvalid, err.Error(), "fix the pipeline; POST /api/v1/configs/validate shows every finding")
+	case errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return problem(http.StatusGatewayTimeout, CodeRequestTimeout, "the request took longer than the server allows",
+			"narrow the request (filters, a smaller limit), or raise server.request_timeout")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return problem(http.StatusServiceUnavailable, CodeUnavailable, "the request was cancelled or timed out", "retry")
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/factflow/factflow/pipeline"
 	"github.com/factflow/factflow/queue"
 	"github.com/factflow/factflow/server/appconfig"
+	"github.com/factflow/factflow/server/auth"
 	"github.com/factflow/factflow/storage"
 )
 
@@ -43,6 +44,13 @@ func (a *API) registerSystem() {
 		"running executions, event bus drops) and the lineage writer appears as its own component."
 	huma.Register(a.huma, health,
 		func(ctx context.Context, in *healthInput) (*struct{ Body Health }, error) {
+			// Probes may ask without credentials; the details (pool
+			// sizes, broker state) are for readers.
+			if in.Debug {
+				if _, refusal := auth.Check(ctx, auth.Read); refusal != nil {
+					return nil, problem(refusal.Status, refusal.Code, "debug=true "+refusal.Msg, refusal.Hint)
+				}
+			}
 			return &struct{ Body Health }{Body: a.health(ctx, in.Debug)}, nil
 		})
 	a.registerSystemInfo()
