@@ -33,6 +33,23 @@ func addClientFlags(root *cobra.Command) {
 	f.String("server", envOr("FACTFLOW_URL", defaultServerURL), "URL of the Factflow server [FACTFLOW_URL]")
 	f.String("output", "table", "output format of client commands: table, json or yaml")
 	f.Duration("timeout", 0, "how long one request may take (default 30s); for wait and watch, the longest to wait (default 1h)")
+	// The environment is read in newClient, not here: a default would be
+	// printed by --help.
+	f.String("token", "", "API token sent as \"Authorization: Bearer\" [FACTFLOW_TOKEN]")
+}
+
+// clientToken is --token, else FACTFLOW_TOKEN. The value is never put into
+// an error: it is a secret.
+func clientToken(cmd *cobra.Command) (string, error) {
+	token, _ := cmd.Flags().GetString("token")
+	if !cmd.Flags().Changed("token") {
+		token = os.Getenv("FACTFLOW_TOKEN")
+	}
+	token = strings.TrimSpace(token)
+	if strings.IndexFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return "", withExit(exitUsage, errors.New("the API token (--token or FACTFLOW_TOKEN) contains spaces or control characters"))
+	}
+	return token, nil
 }
 
 // client talks to the Factflow HTTP API.
@@ -42,6 +59,7 @@ type client struct {
 	timeout   time.Duration // bounds each plain call
 	userAgent string
 	output    string
+	token     string // sent as a bearer token when set; never printed
 }
 
 // newClient reads the global flags of cmd.
@@ -68,12 +86,17 @@ func newClientWithOutput(cmd *cobra.Command, output string) (*client, error) {
 	if timeout == 0 {
 		timeout = defaultCallTimeout
 	}
+	token, err := clientToken(cmd)
+	if err != nil {
+		return nil, err
+	}
 	return &client{
 		base:      strings.TrimRight(server, "/"),
 		http:      &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 		timeout:   timeout,
 		userAgent: userAgent(),
 		output:    output,
+		token:     token,
 	}, nil
 }
 
@@ -214,6 +237,9 @@ func (c *client) send(ctx context.Context, method, path string, query url.Values
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -258,7 +284,22 @@ func readProblem(resp *http.Response) error {
 	if p.Status == 0 {
 		p.Status = resp.StatusCode
 	}
+	if p.Hint == "" {
+		p.Hint = authHint(p.Status)
+	}
 	return &apiError{problem: p}
+}
+
+// authHint says what a client can do about a refusal when the server
+// gave no hint of its own.
+func authHint(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "pass --token or set FACTFLOW_TOKEN"
+	case http.StatusForbidden:
+		return "the token lacks the scope this operation needs; use one with a wider scope (factflow token create --scope)"
+	}
+	return ""
 }
 
 // call performs a plain JSON call bounded by --timeout and decodes the

@@ -80,7 +80,8 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newConfigCmd(), newRunCmd(), newServeCmd(),
 		newExecutionCmd(), newPipelineCmd(), newStorageCmd(), newSystemCmd(), newDLQCmd(), newLineageCmd(),
-		newSearchCmd(), newIndexCmd(), newChatCmd(), newWebhookCmd())
+		newSearchCmd(), newIndexCmd(), newChatCmd(), newWebhookCmd(),
+		newTokenCmd(), newWhoamiCmd(), newAuditCmd())
 	addClientFlags(root)
 	return root
 }

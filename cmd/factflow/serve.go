@@ -193,6 +193,14 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 		log.Info("interrupted executions resumed", "count", len(resumed), "executions", strings.Join(ids, ","))
 	}
 
+	authCfg, err := authConfig(cfg.Auth, log)
+	if err != nil {
+		return failStart(exitUsage, err)
+	}
+	if err := bootstrapAuth(ctx, cfg.Auth, c.DB, log); err != nil {
+		return failStart(exitFailed, err)
+	}
+
 	met, err := metrics.New(metrics.Options{Manager: c.Manager, DB: c.DB, Lineage: c.Lineage, Latency: c.Latency, Logger: log})
 	if err != nil {
 		return failStart(exitFailed, fmt.Errorf("registering metrics: %w", err))
@@ -218,7 +226,10 @@ func serve(ctx context.Context, configFile string, flags appconfig.Flags, stdout
 			Burst: cfg.Security.RateLimit.Burst},
 		CORS: httpguard.CORS{AllowedOrigins: cfg.Server.CORS.AllowedOrigins,
 			AllowCredentials: cfg.Server.CORS.AllowCredentials},
-		QueueURL: cfg.Queue.URL,
+		QueueURL:       cfg.Queue.URL,
+		Auth:           authCfg,
+		RequestTimeout: cfg.Server.RequestTimeout,
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
 
 		MaxConcurrentExecutions: cfg.Orchestrator.MaxConcurrentExecutions,
 		Version:                 buildVersion(),

@@ -230,7 +230,7 @@ func (a *API) OpenAPI() *huma.OpenAPI { return a.huma.OpenAPI() }
 func (a *API) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
-		if id == "" || len(id) > 128 {
+		if !validRequestID(id) {
 			id = uuid.NewString()
 		}
 		w.Header().Set(RequestIDHeader, id)
@@ -238,6 +238,20 @@ func (a *API) withRequestID(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, requestStateKey, &requestState{})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// validRequestID accepts a client's id only when it is short printable
+// ASCII without spaces: it lands in logs, audit rows and error bodies.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func requestID(ctx context.Context) string {

@@ -135,6 +135,13 @@ func TestBadInput(t *testing.T) {
 	p := e.problem(r, http.StatusNotFound, store.CodeConfigNotFound)
 	require.Equal(t, "req-123", p.CorrelationID)
 	require.NotEmpty(t, p.Hint)
+	// One that would garble logs is replaced by a fresh one.
+	for _, bad := range []string{"has space", strings.Repeat("x", 129), "tab\there", "ünï"} {
+		r = e.do(http.MethodGet, "/api/v1/configs/nope", nil, api.RequestIDHeader, bad)
+		p = e.problem(r, http.StatusNotFound, store.CodeConfigNotFound)
+		require.NotEqual(t, bad, p.CorrelationID)
+		require.Len(t, p.CorrelationID, 36, "a UUID")
+	}
 }
 
 func TestSystemAndAdapters(t *testing.T) {
