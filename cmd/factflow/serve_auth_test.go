@@ -20,41 +20,60 @@ import (
 	"github.com/factflow/factflow/store/storetest"
 )
 
-// serveWithConfig runs the serve command in this process with appYAML and
-// returns its URL; the server stops when the test ends.
-func serveWithConfig(t *testing.T, appYAML string) (url string, stderr *syncBuffer) {
+// inProcessServe is the serve command running in this process, so the
+// race detector watches the server's own goroutines.
+type inProcessServe struct {
+	url            string
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan int
+}
+
+// serveInProcess runs `factflow serve args...` and waits for its URL line;
+// the server stops when the test ends unless stop was called.
+func serveInProcess(t *testing.T, args ...string) *inProcessServe {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "app.yaml")
-	require.NoError(t, os.WriteFile(file, []byte(appYAML), 0o600))
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout syncBuffer
-	stderr = &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- runWith(ctx, []string{"serve", "--config", file, "--data-dir", t.TempDir(),
-			"--database-url", storetest.URL(t)}, &stdout, stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(time.Minute):
-			t.Error("serve did not stop")
-		}
-	})
+	s := &inProcessServe{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	go func() { s.done <- runWith(ctx, append([]string{"serve"}, args...), s.stdout, s.stderr) }()
+	t.Cleanup(func() { s.stop(t) })
 	waitFor(t, time.Minute, "the server's URL line", func() bool {
 		select {
-		case code := <-done:
-			t.Fatalf("serve returned %d before serving\n%s\n%s", code, stdout.String(), stderr.String())
+		case code := <-s.done:
+			s.done <- code
+			t.Fatalf("serve returned %d before serving\n%s\n%s", code, s.stdout.String(), s.stderr.String())
 		default:
 		}
-		if m := serveURLRe.FindStringSubmatch(stdout.String()); m != nil {
-			url = m[1]
+		if m := serveURLRe.FindStringSubmatch(s.stdout.String()); m != nil {
+			s.url = m[1]
 			return true
 		}
 		return false
 	})
-	return url, stderr
+	return s
+}
+
+// stop ends the server and returns its exit code (-1 when it did not end
+// within a minute).
+func (s *inProcessServe) stop(t *testing.T) int {
+	s.cancel()
+	select {
+	case code := <-s.done:
+		s.done <- code
+		return code
+	case <-time.After(time.Minute):
+		t.Errorf("serve did not return within a minute of its context ending\n%s", s.stderr.String())
+		return -1
+	}
+}
+
+// serveWithConfig serves with appYAML as the app config, a fresh data
+// dir and a fresh database.
+func serveWithConfig(t *testing.T, appYAML string) *inProcessServe {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "app.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(appYAML), 0o600))
+	return serveInProcess(t, "--config", file, "--data-dir", t.TempDir(), "--database-url", storetest.URL(t))
 }
 
 func callAs(t *testing.T, token, method, url string) (int, map[string]any) {
@@ -78,12 +97,13 @@ func callAs(t *testing.T, token, method, url string) (int, map[string]any) {
 func TestServeTokenModeWithBootstrapToken(t *testing.T) {
 	t.Parallel()
 	const bootstrap = "b00tstrap-0123456789abcdef0123456789abcdef"
-	url, stderr := serveWithConfig(t, `
+	srv := serveWithConfig(t, `
 server: { port: 0, shutdown_timeout: 20s }
 embedded: true
 auth: { mode: token, bootstrap_token: "`+bootstrap+`" }
 logging: { level: debug }
 `)
+	url, stderr := srv.url, srv.stderr
 	status, body := callAs(t, "", http.MethodGet, url+"/api/v1/configs")
 	require.Equal(t, http.StatusUnauthorized, status)
 	require.Equal(t, "AUTH_REQUIRED", body["error_code"])
@@ -113,7 +133,7 @@ func TestServeOIDCMode(t *testing.T) {
 			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())}}})
 	}))
 	t.Cleanup(idp.Close)
-	url, _ := serveWithConfig(t, `
+	url := serveWithConfig(t, `
 server: { port: 0, shutdown_timeout: 20s }
 embedded: true
 auth:
@@ -125,7 +145,7 @@ auth:
     roles_claim: realm_access.roles
     scopes: { write: [pipeline-editors] }
 logging: { level: warn }
-`)
+`).url
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": "https://id.example.com", "aud": "factflow",
 		"sub": "u1", "preferred_username": "dana", "exp": time.Now().Add(time.Hour).Unix(),
 		"realm_access": map[string]any{"roles": []string{"pipeline-editors"}}})

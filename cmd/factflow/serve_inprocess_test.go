@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -35,27 +33,8 @@ pipelines: { dir: "`+cfgDir+`" }
 logging: { level: warn }
 `), 0o600))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- runWith(ctx, []string{"serve", "--config", appYAML, "--data-dir", dataDir,
-			"--database-url", dbURL, "--log-level", "info"}, &stdout, &stderr)
-	}()
-	var url string
-	waitFor(t, time.Minute, "the server's URL line", func() bool {
-		select {
-		case code := <-done:
-			t.Fatalf("serve returned %d before serving\n%s\n%s", code, stdout.String(), stderr.String())
-		default:
-		}
-		if m := serveURLRe.FindStringSubmatch(stdout.String()); m != nil {
-			url = m[1]
-			return true
-		}
-		return false
-	})
+	srv := serveInProcess(t, "--config", appYAML, "--data-dir", dataDir, "--database-url", dbURL, "--log-level", "info")
+	url, stdout, stderr := srv.url, srv.stdout, srv.stderr
 	require.Contains(t, stdout.String(), "  data dir: "+dataDir+"\n")
 	require.Contains(t, stdout.String(), "  database: "+dbURL+"\n", "an external database is named (no password here)")
 
@@ -83,12 +62,6 @@ logging: { level: warn }
 		require.True(t, got[name].IsRunnable, name)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("serve did not return within 60s of its context ending\n%s", stderr.String())
-	}
+	require.Equal(t, exitOK, srv.stop(t), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	require.Contains(t, stderr.String(), "msg=stopped")
 }
