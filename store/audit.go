@@ -125,3 +125,12 @@ func (r *Audit) List(ctx context.Context, f AuditFilter, limit, offset int) (Pag
 	}
 	return page, nil
 }
+
+// Prune deletes the entries recorded before t and says how many.
+func (r *Audit) Prune(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := r.pool.Exec(ctx, `DELETE FROM audit_log WHERE at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("pruning audit entries before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return tag.RowsAffected(), nil
+}

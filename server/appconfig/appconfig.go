@@ -198,8 +198,12 @@ type Security struct {
 	// AllowedHosts are hosts, host:port or CIDRs reachable even when
 	// private. security.allowed_hosts: [].
 	AllowedHosts []string `yaml:"allowed_hosts"`
-	// RateLimit caps each client's requests (by remote address).
+	// RateLimit caps each client's requests (per token or user, else
+	// by remote address).
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// AuditRetention is how long audit records are kept (pruned at
+	// start); 0 keeps them forever. security.audit_retention: 8760h.
+	AuditRetention time.Duration `yaml:"audit_retention"`
 	// SecretKey (64 hex characters, a secret; FACTFLOW_SECRET_KEY)
 	// encrypts stored secrets that must stay usable, such as webhook
 	// signing secrets. Empty: a key generated into the data dir.
@@ -285,7 +289,7 @@ func Defaults() Config {
 			OIDC: OIDC{Audience: []string{}, ScopeClaim: "scope", RolesClaim: "roles", UsernameClaim: "preferred_username",
 				Scopes: ScopeGrants{Read: []string{"factflow:read"}, Write: []string{"factflow:write"}, Admin: []string{"factflow:admin"}}},
 		},
-		Security:     Security{RateLimit: RateLimit{Burst: 200}},
+		Security:     Security{RateLimit: RateLimit{Burst: 200}, AuditRetention: 365 * 24 * time.Hour},
 		Orchestrator: Orchestrator{MaxConcurrentExecutions: 10},
 		Pipelines:    Pipelines{ValidateStrict: true},
 		LLM:          LLM{DefaultEmbedding: llm.DefaultEmbeddingProfile, DefaultCompletion: llm.DefaultCompletionProfile},
@@ -410,6 +414,9 @@ func (c *Config) check() []string {
 		bad("queue.provider", "%q is not supported; leave it empty (the URL's scheme picks the provider)", c.Queue.Provider)
 	}
 	c.checkAuth(bad)
+	if c.Security.AuditRetention < 0 {
+		bad("security.audit_retention", "must be 0 (keep forever) or positive, e.g. 8760h")
+	}
 	if c.Server.RequestTimeout <= 0 {
 		bad("server.request_timeout", "must be positive, e.g. 60s")
 	}
@@ -535,6 +542,7 @@ func (c *Config) ContainerConfig() container.Config {
 		SearchDefaultModel:      c.Search.DefaultModel,
 		WebhookSchedule:         webhookSchedule(c.Webhooks.RetrySchedule),
 		SecretKey:               c.Security.SecretKey,
+		AuditRetention:          c.Security.AuditRetention,
 	}
 }
 

@@ -40,6 +40,7 @@ var EnvVars = []EnvVar{
 	{"FACTFLOW_ALLOWED_HOSTS", "security.allowed_hosts"},
 	{"FACTFLOW_RATE_LIMIT_RPS", "security.rate_limit.requests_per_second"},
 	{"FACTFLOW_RATE_LIMIT_BURST", "security.rate_limit.burst"},
+	{"FACTFLOW_AUDIT_RETENTION", "security.audit_retention"},
 	{"FACTFLOW_SECRET_KEY", "security.secret_key"},
 	{"FACTFLOW_CORS_ALLOWED_ORIGINS", "server.cors.allowed_origins"},
 	{"FACTFLOW_MAX_CONCURRENT_EXECUTIONS", "orchestrator.max_concurrent_executions"},

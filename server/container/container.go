@@ -85,6 +85,9 @@ type Config struct {
 	// that must stay usable, such as webhook signing secrets. Empty: the
 	// key file WebhookKeyFile in DataDir, created on first start.
 	SecretKey string
+	// AuditRetention is how long audit records are kept (pruned at
+	// start); 0 keeps them forever.
+	AuditRetention time.Duration
 }
 
 // StorageEventRetention is how long the storage event feed keeps an event
@@ -249,6 +252,13 @@ func (c *Container) startDatabase(ctx context.Context) error {
 		c.log.Warn("pruning old storage events", "error", err)
 	} else if n > 0 {
 		c.log.Info("pruned old storage events", "deleted", n)
+	}
+	if r := c.cfg.AuditRetention; r > 0 {
+		if n, err := store.NewAudit(db).Prune(ctx, time.Now().Add(-r)); err != nil {
+			c.log.Warn("pruning old audit records", "error", err)
+		} else if n > 0 {
+			c.log.Info("pruned old audit records", "deleted", n, "retention", r)
+		}
 	}
 	if !c.cfg.DisableLineage {
 		w, err := store.NewLineageWriter(db, store.WriterOptions{
