@@ -12,6 +12,7 @@ const pages = [
   { path: '/search', name: 'search' },
   { path: '/chat', name: 'chat' },
   { path: '/webhooks', name: 'webhooks' },
+  { path: '/access', name: 'access' },
 ];
 
 for (const p of pages) {
@@ -23,6 +24,16 @@ for (const p of pages) {
     await expect(page.locator('main [data-kind=error]')).toHaveCount(0);
   });
 }
+
+test('without auth the caller is the local admin, who may open Access', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('banner').getByText('local', { exact: true })).toBeVisible();
+  await page.getByRole('navigation').getByRole('link', { name: 'Access' }).click();
+  await expect(page).toHaveURL(/\/access$/);
+  await expect(page.getByRole('tab', { name: 'Tokens' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByRole('tab', { name: 'Audit log' })).toBeVisible();
+  await expect(page.locator('main [data-kind=error]')).toHaveCount(0);
+});
 
 test('dark mode and phone width', async ({ page }) => {
   await page.goto('/');

@@ -20,6 +20,7 @@ const Search = lazy(() => import('./pages/search/SearchPage'));
 const Chat = lazy(() => import('./pages/chat/ChatPage'));
 const Webhooks = lazy(() => import('./pages/webhooks/WebhooksPage'));
 const WebhookDetail = lazy(() => import('./pages/webhooks/WebhookDetailPage'));
+const Access = lazy(() => import('./pages/access/AccessPage'));
 
 export default function App() {
   return (
@@ -47,6 +48,7 @@ export default function App() {
               <Route path="/chat/:threadId" element={<Chat />} />
               <Route path="/webhooks" element={<Webhooks />} />
               <Route path="/webhooks/:id" element={<WebhookDetail />} />
+              <Route path="/access" element={<Access />} />
               <Route path="*" element={<NotFound />} />
             </Routes>
           </Suspense>

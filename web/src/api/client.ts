@@ -17,13 +17,20 @@ export function getToken(): string | null {
   }
 }
 
+/** Dispatched on window whenever setToken stores or clears the token. */
+export const tokenEvent = 'factflow:token';
+
 export function setToken(token: string | null): void {
   if (token) window.localStorage.setItem(tokenKey, token);
   else window.localStorage.removeItem(tokenKey);
-  window.dispatchEvent(new Event('factflow:token'));
+  window.dispatchEvent(new Event(tokenEvent));
 }
 
-/** Raised on 401 so the shell can ask for a token. */
+/**
+ * Raised on 401 so the shell can ask for a token. Only 401: a 403
+ * (AUTH_SCOPE_INSUFFICIENT) means the token is fine but too weak, which
+ * another token prompt would not fix, so it stays an ordinary ApiError.
+ */
 export const unauthorizedEvent = 'factflow:unauthorized';
 
 /** Headers every request carries: the token, when there is one. */

@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Adapter types with their config JSON Schemas
-         * @description Every adapter type with its docs, the payload fields it reads and writes, the JSON Schema of its config and a YAML example.
+         * @description Every adapter type with its docs, the payload fields it reads and writes, the JSON Schema of its config and a YAML example. Needs the read scope.
          */
         get: operations["list-adapters"];
         put?: never;
@@ -33,9 +33,93 @@ export interface paths {
         };
         /**
          * One adapter type: docs and config JSON Schema
-         * @description One adapter type.
+         * @description One adapter type. Needs the read scope.
          */
         get: operations["get-adapter"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log: every mutating call, newest first
+         * @description Every mutating call (allowed, failed or refused): who, what (operation id), target path, when, status and result. Filters combine with AND; target matches as a prefix. Needs the admin scope.
+         */
+        get: operations["list-audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * API tokens (never their secrets)
+         * @description API tokens, newest first, with name, prefix, scopes, expiry and last use; never the token itself. Needs the admin scope.
+         */
+        get: operations["list-tokens"];
+        put?: never;
+        /**
+         * Create an API token
+         * @description Creates an API token with the given scopes and optional expiry. The token is in this answer only; the server keeps its SHA-256. Needs the admin scope.
+         */
+        post: operations["create-token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API token
+         * @description Revokes a token at once; revoking twice keeps the first time. Needs the admin scope.
+         */
+        delete: operations["revoke-token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the server takes the caller for
+         * @description The caller as the server sees it: subject, kind (local, token, proxy, oidc or anonymous), scopes and the auth mode. Needs no credentials, so a client can learn whether to ask for a token.
+         */
+        get: operations["whoami"];
         put?: never;
         post?: never;
         delete?: never;
@@ -55,7 +139,7 @@ export interface paths {
         put?: never;
         /**
          * Answer a question from the indexed segments, citing them as [n]
-         * @description Retrieves passages (rag_config: sources, retrieval_strategy merge, sequential or ensemble), asks the completion profile to answer from them and returns the answer with its numbered sources; [n] in the text is sources[n-1].
+         * @description Retrieves passages (rag_config: sources, retrieval_strategy merge, sequential or ensemble), asks the completion profile to answer from them and returns the answer with its numbered sources; [n] in the text is sources[n-1]. Needs the read scope.
          */
         post: operations["chat-complete"];
         delete?: never;
@@ -73,7 +157,7 @@ export interface paths {
         };
         /**
          * Executions chat can retrieve from (those with indexed segments)
-         * @description Executions with indexed segments, as for GET /search/sources.
+         * @description Executions with indexed segments, as for GET /search/sources. Needs the read scope.
          */
         get: operations["chat-sources"];
         put?: never;
@@ -95,7 +179,7 @@ export interface paths {
         put?: never;
         /**
          * Answer a question as server-sent events: sources, then text pieces, then done
-         * @description Events: `sources` {sources:[…]} first, then `text` {content} as the answer is generated, then `done` {completed:true, …}. A failure after the stream began is an `error` event {error_code, detail}.
+         * @description Events: `sources` {sources:[…]} first, then `text` {content} as the answer is generated, then `done` {completed:true, …}. A failure after the stream began is an `error` event {error_code, detail}. Needs the read scope.
          */
         post: operations["chat-stream"];
         delete?: never;
@@ -113,13 +197,13 @@ export interface paths {
         };
         /**
          * Conversation threads, most recently active first
-         * @description Threads with their message counts, most recently active first.
+         * @description Threads with their message counts, most recently active first. Needs the read scope.
          */
         get: operations["list-chat-threads"];
         put?: never;
         /**
          * Start a conversation thread
-         * @description A thread keeps a conversation: its settings (retrieval, profile, model) apply to every message unless the message overrides them.
+         * @description A thread keeps a conversation: its settings (retrieval, profile, model) apply to every message unless the message overrides them. Needs the write scope.
          */
         post: operations["create-chat-thread"];
         delete?: never;
@@ -137,21 +221,21 @@ export interface paths {
         };
         /**
          * One thread
-         * @description One thread with its settings and message count.
+         * @description One thread with its settings and message count. Needs the read scope.
          */
         get: operations["get-chat-thread"];
         put?: never;
         post?: never;
         /**
          * Delete a thread and its messages
-         * @description Deletes the thread and its messages.
+         * @description Deletes the thread and its messages. Needs the write scope.
          */
         delete: operations["delete-chat-thread"];
         options?: never;
         head?: never;
         /**
          * Rename a thread or change its settings
-         * @description Changes the title, settings or metadata given; the rest stays.
+         * @description Changes the title, settings or metadata given; the rest stays. Needs the write scope.
          */
         patch: operations["update-chat-thread"];
         trace?: never;
@@ -165,13 +249,13 @@ export interface paths {
         };
         /**
          * A thread's messages, oldest first, with the sources of each answer
-         * @description The thread's messages, oldest first; an answer carries the sources it was given.
+         * @description The thread's messages, oldest first; an answer carries the sources it was given. Needs the read scope.
          */
         get: operations["list-chat-messages"];
         put?: never;
         /**
          * Ask in a thread: the answer streams as server-sent events and both turns are stored
-         * @description The question is stored first. Events as in /chat/stream; the answer is stored when it is complete, and earlier turns of the thread are the history of follow-up questions.
+         * @description The question is stored first. Events as in /chat/stream; the answer is stored when it is complete, and earlier turns of the thread are the history of follow-up questions. Needs the write scope.
          */
         post: operations["send-chat-message"];
         delete?: never;
@@ -189,13 +273,13 @@ export interface paths {
         };
         /**
          * List configs, validation derived again
-         * @description Active configs, newest first (include_inactive for all), each validated again against this server's adapters.
+         * @description Active configs, newest first (include_inactive for all), each validated again against this server's adapters. Needs the read scope.
          */
         get: operations["list-configs"];
         put?: never;
         /**
          * Store a pipeline config (even an invalid one, with its report)
-         * @description Stores the YAML with its validation report even when it does not parse (it is then not runnable); only a malformed request body is refused.
+         * @description Stores the YAML with its validation report even when it does not parse (it is then not runnable); only a malformed request body is refused. Needs the write scope.
          */
         post: operations["create-config"];
         delete?: never;
@@ -215,7 +299,7 @@ export interface paths {
         put?: never;
         /**
          * Validate pipeline YAML without storing it (always 200 with the report)
-         * @description Validates YAML without storing it; always 200 with the findings (line, column, code, remediation).
+         * @description Validates YAML without storing it; always 200 with the findings (line, column, code, remediation). Needs the read scope.
          */
         post: operations["validate-config"];
         delete?: never;
@@ -233,18 +317,18 @@ export interface paths {
         };
         /**
          * One config with its YAML and a fresh validation report
-         * @description One config by id or name, with its YAML and a fresh validation report.
+         * @description One config by id or name, with its YAML and a fresh validation report. Needs the read scope.
          */
         get: operations["get-config"];
         /**
          * Replace a config's YAML; the version goes up by one
-         * @description Replaces name, YAML and description; the version goes up by one and the old YAML stays among the versions.
+         * @description Replaces name, YAML and description; the version goes up by one and the old YAML stays among the versions. Needs the write scope.
          */
         put: operations["update-config"];
         post?: never;
         /**
          * Deactivate a config (its executions and versions stay)
-         * @description Deactivates the config: it is no longer listed or runnable; its executions and versions stay.
+         * @description Deactivates the config: it is no longer listed or runnable; its executions and versions stay. Needs the write scope.
          */
         delete: operations["delete-config"];
         options?: never;
@@ -263,7 +347,7 @@ export interface paths {
         put?: never;
         /**
          * Start an execution of a config
-         * @description Starts an execution; the body's fields are merged over init_message.payload.
+         * @description Starts an execution; the body's fields are merged over init_message.payload. Needs the write scope.
          */
         post: operations["run-config"];
         delete?: never;
@@ -281,7 +365,7 @@ export interface paths {
         };
         /**
          * Every YAML a config has had, oldest first, each with its validation report against today's adapters
-         * @description Every YAML the config has had, oldest first.
+         * @description Every YAML the config has had, oldest first. Needs the read scope.
          */
         get: operations["list-config-versions"];
         put?: never;
@@ -303,7 +387,7 @@ export interface paths {
         put?: never;
         /**
          * How many objects and bytes an archive of this selection would hold
-         * @description How many objects and bytes the selection holds.
+         * @description How many objects and bytes the selection holds. Needs the read scope.
          */
         post: operations["count-archive"];
         delete?: never;
@@ -323,7 +407,7 @@ export interface paths {
         put?: never;
         /**
          * Start building a zip of the selection in the background (archives/<job>.zip)
-         * @description Records a job and builds the zip in the background; poll its status.
+         * @description Records a job and builds the zip in the background; poll its status. Needs the read scope.
          */
         post: operations["prepare-archive"];
         delete?: never;
@@ -344,7 +428,7 @@ export interface paths {
         post?: never;
         /**
          * Cancel a job that is building and remove its archive and record
-         * @description Cancels the job if it is building, then removes its zip and record.
+         * @description Cancels the job if it is building, then removes its zip and record. Needs the read scope.
          */
         delete: operations["delete-archive"];
         options?: never;
@@ -361,7 +445,7 @@ export interface paths {
         };
         /**
          * The zip of a completed job, streamed
-         * @description The zip of a completed job.
+         * @description The zip of a completed job. Needs the read scope.
          */
         get: operations["download-archive"];
         put?: never;
@@ -381,7 +465,7 @@ export interface paths {
         };
         /**
          * A job's status and progress (objects and bytes done of the total)
-         * @description Status and progress of a job.
+         * @description Status and progress of a job. Needs the read scope.
          */
         get: operations["get-archive-status"];
         put?: never;
@@ -401,14 +485,14 @@ export interface paths {
         };
         /**
          * Dead-lettered messages, oldest first
-         * @description Dead letters oldest first, filtered by execution, route, adapter, error class, time (since includes, until excludes) and state: pending (not requeued yet, the default), requeued or all.
+         * @description Dead letters oldest first, filtered by execution, route, adapter, error class, time (since includes, until excludes) and state: pending (not requeued yet, the default), requeued or all. Needs the read scope.
          */
         get: operations["list-dead-letters"];
         put?: never;
         post?: never;
         /**
          * Discard the dead letters matching a filter
-         * @description Discards the dead letters the filter selects (pending ones unless state says otherwise); without any filter, confirm=true is required.
+         * @description Discards the dead letters the filter selects (pending ones unless state says otherwise); without any filter, confirm=true is required. Needs the write scope.
          */
         delete: operations["delete-dead-letters"];
         options?: never;
@@ -427,7 +511,7 @@ export interface paths {
         put?: never;
         /**
          * Put dead letters back into their executions, oldest first
-         * @description Publishes each selected dead letter's message again into its route, oldest first, after the optional delay, and marks the dead letter requeued with the new message's id. A running execution takes them back, an interrupted one resumes with them, and those of a finished execution run in a new child execution of its frozen pipeline. Select with ids (all must exist and be pending) or a filter (pending ones, at most max, default 1000).
+         * @description Publishes each selected dead letter's message again into its route, oldest first, after the optional delay, and marks the dead letter requeued with the new message's id. A running execution takes them back, an interrupted one resumes with them, and those of a finished execution run in a new child execution of its frozen pipeline. Select with ids (all must exist and be pending) or a filter (pending ones, at most max, default 1000). Needs the write scope.
          */
         post: operations["requeue-dead-letters"];
         delete?: never;
@@ -445,14 +529,14 @@ export interface paths {
         };
         /**
          * One dead letter: the original message, its headers and why it was given up
-         * @description One dead letter: the original message, its headers and why it was given up; requeued_at and requeued_as once requeued.
+         * @description One dead letter: the original message, its headers and why it was given up; requeued_at and requeued_as once requeued. Needs the read scope.
          */
         get: operations["get-dead-letter"];
         put?: never;
         post?: never;
         /**
          * Discard one dead letter
-         * @description Discards one dead letter, pending or requeued.
+         * @description Discards one dead letter, pending or requeued. Needs the write scope.
          */
         delete: operations["delete-dead-letter"];
         options?: never;
@@ -469,13 +553,13 @@ export interface paths {
         };
         /**
          * List executions, newest first
-         * @description Newest first, filtered by status and config.
+         * @description Newest first, filtered by status and config. Needs the read scope.
          */
         get: operations["list-executions"];
         put?: never;
         /**
          * Start an execution of a stored config
-         * @description Starts an execution of a config (id or name). A repeated idempotency_key within 10 minutes answers 200 with the execution it started.
+         * @description Starts an execution of a config (id or name). A repeated idempotency_key within 10 minutes answers 200 with the execution it started. Needs the write scope.
          */
         post: operations["start-execution"];
         delete?: never;
@@ -493,7 +577,7 @@ export interface paths {
         };
         /**
          * One execution, by id or tag
-         * @description The execution record: status, times, frozen config snapshot, metadata and error_info.
+         * @description The execution record: status, times, frozen config snapshot, metadata and error_info. Needs the read scope.
          */
         get: operations["get-execution"];
         put?: never;
@@ -515,7 +599,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel gracefully: intake stops, in-flight messages finish
-         * @description Graceful: intake stops and in-flight messages finish, then the execution is cancelled.
+         * @description Graceful: intake stops and in-flight messages finish, then the execution is cancelled. Needs the write scope.
          */
         post: operations["cancel-execution"];
         delete?: never;
@@ -533,7 +617,7 @@ export interface paths {
         };
         /**
          * Routes and the queues between them, from the execution's config snapshot
-         * @description The routes, their adapters and the queues between them, from the frozen config snapshot.
+         * @description The routes, their adapters and the queues between them, from the frozen config snapshot. Needs the read scope.
          */
         get: operations["get-execution-dag"];
         put?: never;
@@ -553,7 +637,7 @@ export interface paths {
         };
         /**
          * The messages this execution gave up on, oldest first, with reason, error class, attempt and payload
-         * @description The messages the execution gave up on, with why.
+         * @description The messages the execution gave up on, with why. Needs the read scope.
          */
         get: operations["list-execution-dead-letters"];
         put?: never;
@@ -573,7 +657,7 @@ export interface paths {
         };
         /**
          * Server-sent events of an execution: status, progress, dead_letter (and stage with detail=stages)
-         * @description Each event has a UUIDv7 id, its type as the event name and the event as JSON data. Comments keep the connection alive every 15 s. The stream ends after the terminal status event. Resume with the Last-Event-ID header.
+         * @description Each event has a UUIDv7 id, its type as the event name and the event as JSON data. Comments keep the connection alive every 15 s. The stream ends after the terminal status event. Resume with the Last-Event-ID header. Needs the read scope.
          */
         get: operations["stream-execution-events"];
         put?: never;
@@ -593,7 +677,7 @@ export interface paths {
         };
         /**
          * Lineage rows (one per message per adapter) in start order
-         * @description One row per message per adapter, in start order.
+         * @description One row per message per adapter, in start order. Needs the read scope.
          */
         get: operations["get-execution-lineage"];
         put?: never;
@@ -615,7 +699,7 @@ export interface paths {
         put?: never;
         /**
          * Replay the artefacts a stage stored into a new execution linked to this one
-         * @description Same pipeline by default (the target is the route the stage's route feeds, or to_route); with config_id, into another config's pipeline (cross-pipeline). The new execution starts without its init message, with one message per artefact carrying storage_key and the artefact's metadata, all under one replay_batch_id.
+         * @description Same pipeline by default (the target is the route the stage's route feeds, or to_route); with config_id, into another config's pipeline (cross-pipeline). The new execution starts without its init message, with one message per artefact carrying storage_key and the artefact's metadata, all under one replay_batch_id. Needs the write scope.
          */
         post: operations["replay-execution"];
         delete?: never;
@@ -633,7 +717,7 @@ export interface paths {
         };
         /**
          * Executions started as replays of this one, newest first
-         * @description Executions started as replays of this one.
+         * @description Executions started as replays of this one. Needs the read scope.
          */
         get: operations["list-execution-replays"];
         put?: never;
@@ -653,7 +737,7 @@ export interface paths {
         };
         /**
          * Per-route counts
-         * @description Per-route counts only.
+         * @description Per-route counts only. Needs the read scope.
          */
         get: operations["get-execution-routes"];
         put?: never;
@@ -673,7 +757,7 @@ export interface paths {
         };
         /**
          * Counts per route (live while running) and per adapter (from lineage)
-         * @description Per-route counts (live while running here) and per-adapter counts, durations and throughput from lineage.
+         * @description Per-route counts (live while running here) and per-adapter counts, durations and throughput from lineage. Needs the read scope.
          */
         get: operations["get-execution-stats"];
         put?: never;
@@ -693,7 +777,7 @@ export interface paths {
         };
         /**
          * Every persisted event of an execution, oldest first
-         * @description Every stored event of the execution, oldest first.
+         * @description Every stored event of the execution, oldest first. Needs the read scope.
          */
         get: operations["get-execution-timeline"];
         put?: never;
@@ -713,13 +797,13 @@ export interface paths {
         };
         /**
          * Vector indexes, one per embedding slot, with size and use
-         * @description Every vector index with its slot, type, parameters, size and scan count.
+         * @description Every vector index with its slot, type, parameters, size and scan count. Needs the read scope.
          */
         get: operations["list-indexes"];
         put?: never;
         /**
          * Build a vector index for an embedding slot
-         * @description Builds without blocking writes (CREATE INDEX CONCURRENTLY); the call returns when the index is ready.
+         * @description Builds without blocking writes (CREATE INDEX CONCURRENTLY); the call returns when the index is ready. Needs the admin scope.
          */
         post: operations["create-index"];
         delete?: never;
@@ -739,7 +823,7 @@ export interface paths {
         put?: never;
         /**
          * Create, upgrade (IVFFlat → HNSW) or rebuild indexes by the size of each slot
-         * @description Per slot: creates IVFFlat from create_at vectors, replaces IVFFlat with HNSW past hnsw_at, rebuilds IVFFlat whose lists no longer fit; dry_run only reports.
+         * @description Per slot: creates IVFFlat from create_at vectors, replaces IVFFlat with HNSW past hnsw_at, rebuilds IVFFlat whose lists no longer fit; dry_run only reports. Needs the admin scope.
          */
         post: operations["auto-manage-indexes"];
         delete?: never;
@@ -760,7 +844,7 @@ export interface paths {
         post?: never;
         /**
          * Drop a vector index
-         * @description Drops a vector index; searches of its slot scan again.
+         * @description Drops a vector index; searches of its slot scan again. Needs the admin scope.
          */
         delete: operations["delete-index"];
         options?: never;
@@ -777,7 +861,7 @@ export interface paths {
         };
         /**
          * Search lineage rows
-         * @description Lineage rows (one per message per adapter invocation) matching every given filter, sorted and paginated. `metadata=key=value` matches a metadata value exactly; `metadata_contains=key=text` matches part of one, ignoring case; `q` searches every top-level metadata value. Time ranges include `_from` and exclude `_to`.
+         * @description Lineage rows (one per message per adapter invocation) matching every given filter, sorted and paginated. `metadata=key=value` matches a metadata value exactly; `metadata_contains=key=text` matches part of one, ignoring case; `q` searches every top-level metadata value. Time ranges include `_from` and exclude `_to`. Needs the read scope.
          */
         get: operations["list-lineage"];
         put?: never;
@@ -797,7 +881,7 @@ export interface paths {
         };
         /**
          * Lineage rows of a replay batch
-         * @description Every row a replay with this replay_batch_id produced, in start order. An unknown batch is an empty page.
+         * @description Every row a replay with this replay_batch_id produced, in start order. An unknown batch is an empty page. Needs the read scope.
          */
         get: operations["list-lineage-batch"];
         put?: never;
@@ -817,7 +901,7 @@ export interface paths {
         };
         /**
          * Failed lineage rows, newest first
-         * @description The rows whose adapter failed, with their error_info; takes the filters of GET /lineage (stage_status is implied).
+         * @description The rows whose adapter failed, with their error_info; takes the filters of GET /lineage (stage_status is implied). Needs the read scope.
          */
         get: operations["list-lineage-failures"];
         put?: never;
@@ -837,7 +921,7 @@ export interface paths {
         };
         /**
          * Lineage counts, failure rates and durations
-         * @description Counts by stage status and, per route and adapter, counts, failure rate and average, median and 95th percentile durations, optionally for one execution and a start-time range; throughput is rows per second over the rows' span.
+         * @description Counts by stage status and, per route and adapter, counts, failure rate and average, median and 95th percentile durations, optionally for one execution and a start-time range; throughput is rows per second over the rows' span. Needs the read scope.
          */
         get: operations["get-lineage-stats"];
         put?: never;
@@ -857,7 +941,7 @@ export interface paths {
         };
         /**
          * One message's lineage
-         * @description Every adapter row recorded for the message, in pipeline order. Unknown ids answer 404 LINEAGE_NOT_FOUND.
+         * @description Every adapter row recorded for the message, in pipeline order. Unknown ids answer 404 LINEAGE_NOT_FOUND. Needs the read scope.
          */
         get: operations["get-lineage"];
         put?: never;
@@ -877,7 +961,7 @@ export interface paths {
         };
         /**
          * A message's ancestors and descendants
-         * @description Walks parent_correlation_id up to the root and down through every derived message (across routes), at most 64 generations each way. depth is negative for ancestors, 0 for the message, positive for descendants.
+         * @description Walks parent_correlation_id up to the root and down through every derived message (across routes), at most 64 generations each way. depth is negative for ancestors, 0 for the message, positive for descendants. Needs the read scope.
          */
         get: operations["get-lineage-chain"];
         put?: never;
@@ -897,7 +981,7 @@ export interface paths {
         };
         /**
          * Rows of the messages derived directly from one message
-         * @description The rows whose parent_correlation_id is the given message, in start order.
+         * @description The rows whose parent_correlation_id is the given message, in start order. Needs the read scope.
          */
         get: operations["list-lineage-children"];
         put?: never;
@@ -917,7 +1001,7 @@ export interface paths {
         };
         /**
          * Persisted pause state of every route key that was ever paused or resumed
-         * @description Route keys ever paused or resumed, with their state.
+         * @description Route keys ever paused or resumed, with their state. Needs the read scope.
          */
         get: operations["list-route-states"];
         put?: never;
@@ -943,7 +1027,7 @@ export interface paths {
         head?: never;
         /**
          * Pause or resume a route key in every execution using it, and in later ones
-         * @description Pauses or resumes a route key in every running execution that has it and in later ones; the state is persisted.
+         * @description Pauses or resumes a route key in every running execution that has it and in later ones; the state is persisted. Needs the write scope.
          */
         patch: operations["control-route"];
         trace?: never;
@@ -959,7 +1043,7 @@ export interface paths {
         put?: never;
         /**
          * Replay stored artefacts of any execution into a route of a config, as a new unlinked execution
-         * @description Each stored artefact of the stage becomes a message of a new execution of the config, seeded into to_route, under one replay batch; the execution is not linked to the source.
+         * @description Each stored artefact of the stage becomes a message of a new execution of the config, seeded into to_route, under one replay batch; the execution is not linked to the source. Needs the write scope.
          */
         post: operations["replay-detached"];
         delete?: never;
@@ -979,7 +1063,7 @@ export interface paths {
         put?: never;
         /**
          * Semantic search: the segments nearest to the query's embedding
-         * @description Embeds the query with the profile that made the slot and returns the nearest segments by cosine similarity, with their documents (URL, title, storage keys).
+         * @description Embeds the query with the profile that made the slot and returns the nearest segments by cosine similarity, with their documents (URL, title, storage keys). Needs the read scope.
          */
         post: operations["search-semantic"];
         delete?: never;
@@ -997,7 +1081,7 @@ export interface paths {
         };
         /**
          * Search modes, embedding slots, text search languages and whether pgvector is available
-         * @description Search modes, embedding slots (dimension, profile, vector count, indexes), text search languages and whether pgvector is available.
+         * @description Search modes, embedding slots (dimension, profile, vector count, indexes), text search languages and whether pgvector is available. Needs the read scope.
          */
         get: operations["search-capabilities"];
         put?: never;
@@ -1019,7 +1103,7 @@ export interface paths {
         put?: never;
         /**
          * Hybrid search: vector similarity blended with full-text rank
-         * @description Vector candidates and full-text candidates, each score normalised and blended by vector_weight (default 0.7).
+         * @description Vector candidates and full-text candidates, each score normalised and blended by vector_weight (default 0.7). Needs the read scope.
          */
         post: operations["search-hybrid"];
         delete?: never;
@@ -1039,7 +1123,7 @@ export interface paths {
         put?: never;
         /**
          * Search several embedding slots and merge, with each slot's score
-         * @description Each slot of models is searched with its own query embedding; hits are merged per segment with each slot's similarity in model_scores.
+         * @description Each slot of models is searched with its own query embedding; hits are merged per segment with each slot's similarity in model_scores. Needs the read scope.
          */
         post: operations["search-multi-model"];
         delete?: never;
@@ -1059,7 +1143,7 @@ export interface paths {
         put?: never;
         /**
          * Reciprocal rank fusion of vector and full-text rankings (what chat retrieves with)
-         * @description Reciprocal rank fusion, sum of 1/(k+rank), of the vector ranking of each slot named (models, or the default slot) and the full-text ranking.
+         * @description Reciprocal rank fusion, sum of 1/(k+rank), of the vector ranking of each slot named (models, or the default slot) and the full-text ranking. Needs the read scope.
          */
         post: operations["search-rrf"];
         delete?: never;
@@ -1077,7 +1161,7 @@ export interface paths {
         };
         /**
          * Executions with searchable segments
-         * @description Executions with segments: config, tag, documents, segments, embedding slots and when they were last indexed.
+         * @description Executions with segments: config, tag, documents, segments, embedding slots and when they were last indexed. Needs the read scope.
          */
         get: operations["search-sources"];
         put?: never;
@@ -1097,7 +1181,7 @@ export interface paths {
         };
         /**
          * Server-sent events of objects written (storage.object.created)
-         * @description Each event has a UUIDv7 id and the object's key, size, type, execution, route and stage. Resume with Last-Event-ID. With execution_id filters the stream ends once every watched execution has ended and its objects were sent, unless keep_open is set.
+         * @description Each event has a UUIDv7 id and the object's key, size, type, execution, route and stage. Resume with Last-Event-ID. With execution_id filters the stream ends once every watched execution has ended and its objects were sent, unless keep_open is set. Needs the read scope.
          */
         get: operations["stream-storage-events"];
         put?: never;
@@ -1117,7 +1201,7 @@ export interface paths {
         };
         /**
          * List stored objects
-         * @description Objects under a prefix, one folder level with delimiter=/, filtered by execution, extension, route and stage.
+         * @description Objects under a prefix, one folder level with delimiter=/, filtered by execution, extension, route and stage. Needs the read scope.
          */
         get: operations["list-objects"];
         put?: never;
@@ -1137,7 +1221,7 @@ export interface paths {
         };
         /**
          * The raw bytes of an object
-         * @description The object's bytes with its content type.
+         * @description The object's bytes with its content type. Needs the read scope.
          */
         get: operations["get-object"];
         put?: never;
@@ -1157,7 +1241,7 @@ export interface paths {
         };
         /**
          * An object's size, type and sidecar metadata
-         * @description Size, content type, ETag and the sidecar metadata (execution, route, stage, source URL…).
+         * @description Size, content type, ETag and the sidecar metadata (execution, route, stage, source URL…). Needs the read scope.
          */
         get: operations["get-object-metadata"];
         put?: never;
@@ -1197,7 +1281,7 @@ export interface paths {
         };
         /**
          * Version, providers and limits of this server
-         * @description What this server is and runs on: build and Go version, instance id, uptime, the queue, storage and database providers (URLs with passwords masked), request and execution limits, the number of adapter types and the pipeline YAML schema version.
+         * @description What this server is and runs on: build and Go version, instance id, uptime, the queue, storage and database providers (URLs with passwords masked), request and execution limits, the number of adapter types and the pipeline YAML schema version. Needs the read scope.
          */
         get: operations["get-system-info"];
         put?: never;
@@ -1219,7 +1303,7 @@ export interface paths {
         put?: never;
         /**
          * Publish/consume round trip on the configured broker
-         * @description Checks the broker's health, subscribes to a throwaway queue in a scope of its own (diag-<uuid>), publishes message_count messages of payload_bytes each, consumes and acks them, and deletes the scope again. The answer is 200 whatever the broker did: ok=false with failed_step and error says where the round trip broke (connect, subscribe, publish_first, publish_all, receive). Running executions are not touched.
+         * @description Checks the broker's health, subscribes to a throwaway queue in a scope of its own (diag-<uuid>), publishes message_count messages of payload_bytes each, consumes and acks them, and deletes the scope again. The answer is 200 whatever the broker did: ok=false with failed_step and error says where the round trip broke (connect, subscribe, publish_first, publish_all, receive). Running executions are not touched. Needs the admin scope.
          */
         post: operations["run-mq-diagnostic"];
         delete?: never;
@@ -1237,13 +1321,13 @@ export interface paths {
         };
         /**
          * Webhook subscriptions
-         * @description Subscriptions, oldest first, without their secrets.
+         * @description Subscriptions, oldest first, without their secrets. Needs the read scope.
          */
         get: operations["list-webhooks"];
         put?: never;
         /**
          * Subscribe a URL to events
-         * @description Stores a subscription and answers it with its signing secret (generated unless given), the only time the secret is shown. Targets that resolve to private or loopback addresses are refused unless the server allows them.
+         * @description Stores a subscription and answers it with its signing secret (generated unless given), the only time the secret is shown. Targets that resolve to private or loopback addresses are refused unless the server allows them. Needs the admin scope.
          */
         post: operations["create-webhook"];
         delete?: never;
@@ -1263,7 +1347,7 @@ export interface paths {
         put?: never;
         /**
          * Send a delivery again, with the same delivery id
-         * @description Queues the delivery again now, whatever its state, with the same delivery id (receivers deduplicate on X-Factflow-Delivery) and a fresh attempt budget.
+         * @description Queues the delivery again now, whatever its state, with the same delivery id (receivers deduplicate on X-Factflow-Delivery) and a fresh attempt budget. Needs the admin scope.
          */
         post: operations["redeliver-webhook"];
         delete?: never;
@@ -1281,21 +1365,21 @@ export interface paths {
         };
         /**
          * One webhook subscription
-         * @description One subscription, without its secret.
+         * @description One subscription, without its secret. Needs the read scope.
          */
         get: operations["get-webhook"];
         put?: never;
         post?: never;
         /**
          * Remove a webhook subscription
-         * @description Removes the subscription and its deliveries.
+         * @description Removes the subscription and its deliveries. Needs the admin scope.
          */
         delete: operations["delete-webhook"];
         options?: never;
         head?: never;
         /**
          * Change a webhook subscription
-         * @description Changes the fields given. A new secret (secret, or rotate_secret=true for a generated one) is in this answer only; deliveries sent from then on are signed with it.
+         * @description Changes the fields given. A new secret (secret, or rotate_secret=true for a generated one) is in this answer only; deliveries sent from then on are signed with it. Needs the admin scope.
          */
         patch: operations["update-webhook"];
         trace?: never;
@@ -1309,7 +1393,7 @@ export interface paths {
         };
         /**
          * A subscription's deliveries, newest first
-         * @description Deliveries newest first with their status (pending, succeeded, dead), attempts, last HTTP status and error, and next attempt.
+         * @description Deliveries newest first with their status (pending, succeeded, dead), attempts, last HTTP status and error, and next attempt. Needs the read scope.
          */
         get: operations["list-webhook-deliveries"];
         put?: never;
@@ -1331,7 +1415,7 @@ export interface paths {
         put?: never;
         /**
          * Send a webhook.test event to this subscription
-         * @description Queues a webhook.test event for this subscription only, whatever its event types and filters, and answers the delivery; its outcome shows in the deliveries.
+         * @description Queues a webhook.test event for this subscription only, whatever its event types and filters, and answers the delivery; its outcome shows in the deliveries. Needs the admin scope.
          */
         post: operations["test-webhook"];
         delete?: never;
@@ -1344,6 +1428,21 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        APIToken: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            expires_at?: string;
+            id: string;
+            /** Format: date-time */
+            last_used_at?: string;
+            name: string;
+            prefix: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            scopes: string[] | null;
+        };
         Adapter: {
             category: string;
             config_schema?: {
@@ -1437,6 +1536,24 @@ export interface components {
             prefix?: string;
             route?: string;
             stage?: string;
+        };
+        AuditEntry: {
+            action: string;
+            actor: string;
+            actor_kind: string;
+            /** Format: date-time */
+            at: string;
+            /** Format: int64 */
+            duration_ms: number;
+            error_code?: string;
+            id: string;
+            method: string;
+            remote_addr?: string;
+            request_id?: string;
+            result: string;
+            /** Format: int64 */
+            status: number;
+            target: string;
         };
         AutoManageAction: {
             action: string;
@@ -2189,6 +2306,32 @@ export interface components {
             /** Format: int64 */
             size: number;
         };
+        PageAPIToken: {
+            has_more: boolean;
+            items: components["schemas"]["APIToken"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            offset: number;
+            /**
+             * Format: int64
+             * @description Items matching the query, across all pages
+             */
+            total: number;
+        };
+        PageAuditEntry: {
+            has_more: boolean;
+            items: components["schemas"]["AuditEntry"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            offset: number;
+            /**
+             * Format: int64
+             * @description Items matching the query, across all pages
+             */
+            total: number;
+        };
         PageChatMessage: {
             has_more: boolean;
             items: components["schemas"]["ChatMessage"][] | null;
@@ -2696,6 +2839,36 @@ export interface components {
             /** Format: double */
             total_ms: number;
         };
+        TokenCreate: {
+            /**
+             * Format: date-time
+             * @description Expiry instant (instead of expires_in)
+             */
+            expires_at?: string;
+            /** @description Lifetime, e.g. 720h or 90d; empty with no expires_at: never expires */
+            expires_in?: string;
+            /** @description What the token is for, e.g. ci-nightly */
+            name: string;
+            /** @description read < write < admin: each includes the weaker ones */
+            scopes: ("read" | "write" | "admin")[] | null;
+        };
+        TokenCreated: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            expires_at?: string;
+            id: string;
+            /** Format: date-time */
+            last_used_at?: string;
+            name: string;
+            prefix: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            scopes: string[] | null;
+            /** @description The token; send it as "Authorization: Bearer <token>". It is not shown again */
+            token: string;
+        };
         Usage: {
             /** Format: int64 */
             completion_tokens: number;
@@ -2788,6 +2961,16 @@ export interface components {
             updated_at: string;
             url: string;
         };
+        Whoami: {
+            /** @enum {string} */
+            auth_mode: "none" | "token" | "trusted_headers" | "oidc";
+            email?: string;
+            groups?: string[] | null;
+            kind: string;
+            scopes: string[] | null;
+            subject: string;
+            token_id?: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -2813,6 +2996,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdapterList"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal Server Error: INTERNAL */
@@ -2864,6 +3065,24 @@ export interface operations {
                     "application/json": components["schemas"]["Adapter"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: ADAPTER_NOT_FOUND */
             404: {
                 headers: {
@@ -2880,6 +3099,384 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, SHUTTING_DOWN */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-audit": {
+        parameters: {
+            query?: {
+                /** @description Exactly this actor, e.g. token:ci or alice */
+                actor?: string;
+                /** @description Operation id, e.g. create-config */
+                action?: string;
+                /** @description Path prefix under /api/v1, e.g. /configs/ */
+                target?: string;
+                result?: "ok" | "error" | "denied";
+                /** @description From this instant (RFC 3339) */
+                since?: string;
+                /** @description Before this instant (RFC 3339) */
+                until?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageAuditEntry"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, SHUTTING_DOWN */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-tokens": {
+        parameters: {
+            query?: {
+                /** @description Also list revoked tokens */
+                include_revoked?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageAPIToken"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, SHUTTING_DOWN */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field), AUTH_SCOPE_INVALID, TOKEN_EXPIRY_INVALID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, SHUTTING_DOWN */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "revoke-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Token id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["APIToken"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: TOKEN_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, SHUTTING_DOWN */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Whoami"];
                 };
             };
             /** @description Internal Server Error: INTERNAL */
@@ -2935,6 +3532,24 @@ export interface operations {
             };
             /** @description Bad Request: CHAT_QUERY_INVALID, LLM_PROFILE_NOT_FOUND */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3030,6 +3645,24 @@ export interface operations {
                     "application/json": components["schemas"]["IndexedSources"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -3092,6 +3725,24 @@ export interface operations {
             };
             /** @description Bad Request: CHAT_QUERY_INVALID, LLM_PROFILE_NOT_FOUND */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3185,6 +3836,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageChatThread"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -3254,6 +3923,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -3311,6 +3998,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChatThread"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: CHAT_THREAD_NOT_FOUND */
@@ -3378,6 +4083,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found: CHAT_THREAD_NOT_FOUND */
             404: {
@@ -3460,6 +4183,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: CHAT_THREAD_NOT_FOUND */
             404: {
                 headers: {
@@ -3529,6 +4270,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PageChatMessage"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: CHAT_THREAD_NOT_FOUND */
@@ -3612,6 +4371,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: CHAT_THREAD_NOT_FOUND, SEARCH_MODEL_NOT_FOUND */
             404: {
                 headers: {
@@ -3682,6 +4459,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageConfig"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -3744,6 +4539,24 @@ export interface operations {
             };
             /** @description Bad Request: BAD_REQUEST */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3820,6 +4633,24 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationReport"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -3877,6 +4708,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Config"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: CONFIG_NOT_FOUND */
@@ -3949,6 +4798,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Config"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: CONFIG_NOT_FOUND */
@@ -4025,6 +4892,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found: CONFIG_NOT_FOUND */
             404: {
@@ -4107,6 +4992,24 @@ export interface operations {
             };
             /** @description Bad Request: CONFIG_INVALID (with validation_report) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4200,6 +5103,24 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigVersions"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: CONFIG_NOT_FOUND */
             404: {
                 headers: {
@@ -4267,6 +5188,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ArchiveCount"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: EXECUTION_NOT_FOUND */
@@ -4338,6 +5277,24 @@ export interface operations {
                     "application/json": components["schemas"]["ArchiveJob"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND, ARCHIVE_EMPTY */
             404: {
                 headers: {
@@ -4404,6 +5361,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: ARCHIVE_NOT_FOUND */
             404: {
                 headers: {
@@ -4469,6 +5444,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found: ARCHIVE_NOT_FOUND */
             404: {
@@ -4545,6 +5538,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ArchiveJob"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: ARCHIVE_NOT_FOUND */
@@ -4631,6 +5642,24 @@ export interface operations {
             };
             /** @description Bad Request: INVALID_ARGUMENT */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4729,6 +5758,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -4800,6 +5847,24 @@ export interface operations {
             };
             /** @description Bad Request: INVALID_ARGUMENT */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4893,6 +5958,24 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetter"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: NOT_FOUND */
             404: {
                 headers: {
@@ -4958,6 +6041,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found: NOT_FOUND */
             404: {
@@ -5030,6 +6131,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageExecution"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -5092,6 +6211,24 @@ export interface operations {
             };
             /** @description Bad Request: CONFIG_INVALID */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5185,6 +6322,24 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -5251,6 +6406,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CancelResult"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: EXECUTION_NOT_FOUND */
@@ -5328,6 +6501,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DAG"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: EXECUTION_NOT_FOUND */
@@ -5408,6 +6599,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PageDeadLetter"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: EXECUTION_NOT_FOUND */
@@ -5495,6 +6704,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -5564,6 +6791,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LineagePage"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: EXECUTION_NOT_FOUND */
@@ -5640,6 +6885,24 @@ export interface operations {
             };
             /** @description Bad Request: REPLAY_TARGET_INVALID, CONFIG_INVALID */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5736,6 +6999,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageExecution"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -5802,6 +7083,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionRoutes"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: EXECUTION_NOT_FOUND */
@@ -5872,6 +7171,24 @@ export interface operations {
                     "application/json": components["schemas"]["ExecutionStats"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -5940,6 +7257,24 @@ export interface operations {
                     "application/json": components["schemas"]["Timeline"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -6005,6 +7340,24 @@ export interface operations {
                     "application/json": components["schemas"]["IndexList"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal Server Error: INTERNAL */
             500: {
                 headers: {
@@ -6058,6 +7411,24 @@ export interface operations {
             };
             /** @description Bad Request: INVALID_ARGUMENT */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6143,6 +7514,24 @@ export interface operations {
                     "application/json": components["schemas"]["AutoManageResult"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -6198,6 +7587,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found: VECTOR_INDEX_NOT_FOUND */
             404: {
@@ -6296,6 +7703,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageLineageEntry"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -6365,6 +7790,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PageLineageEntry"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
@@ -6455,6 +7898,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageLineageEntry"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -6527,6 +7988,24 @@ export interface operations {
                     "application/json": components["schemas"]["LineageStats"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -6593,6 +8072,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LineageMessage"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: LINEAGE_NOT_FOUND */
@@ -6666,6 +8163,24 @@ export interface operations {
                     "application/json": components["schemas"]["LineageChain"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: LINEAGE_NOT_FOUND */
             404: {
                 headers: {
@@ -6737,6 +8252,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageLineageEntry"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: LINEAGE_NOT_FOUND */
             404: {
                 headers: {
@@ -6802,6 +8335,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageRouteState"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal Server Error: INTERNAL */
             500: {
                 headers: {
@@ -6853,6 +8404,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PipelineControlResult"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
@@ -6917,6 +8486,24 @@ export interface operations {
             };
             /** @description Bad Request: REPLAY_TARGET_INVALID, CONFIG_INVALID */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7004,6 +8591,24 @@ export interface operations {
             };
             /** @description Bad Request: SEARCH_MODEL_REQUIRED, SEARCH_INVALID_REQUEST, SEARCH_LANGUAGE_UNKNOWN, LLM_PROFILE_NOT_FOUND */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7103,6 +8708,24 @@ export interface operations {
                     "application/json": components["schemas"]["Capabilities"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal Server Error: INTERNAL */
             500: {
                 headers: {
@@ -7156,6 +8779,24 @@ export interface operations {
             };
             /** @description Bad Request: SEARCH_MODEL_REQUIRED, SEARCH_INVALID_REQUEST, SEARCH_LANGUAGE_UNKNOWN, LLM_PROFILE_NOT_FOUND */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7268,6 +8909,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: SEARCH_MODEL_NOT_FOUND, EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -7373,6 +9032,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: SEARCH_MODEL_NOT_FOUND, EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -7470,6 +9147,24 @@ export interface operations {
                     "application/json": components["schemas"]["IndexedSources"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -7545,6 +9240,24 @@ export interface operations {
             };
             /** @description Bad Request: EVENT_ID_INVALID */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7643,6 +9356,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -7711,6 +9442,24 @@ export interface operations {
             };
             /** @description Bad Request: STORAGE_KEY_INVALID */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7788,6 +9537,24 @@ export interface operations {
             };
             /** @description Bad Request: STORAGE_KEY_INVALID */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7919,6 +9686,24 @@ export interface operations {
                     "application/json": components["schemas"]["SystemInfo"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal Server Error: INTERNAL */
             500: {
                 headers: {
@@ -7968,6 +9753,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MQDiagnostic"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
@@ -8027,6 +9830,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PageSubscription"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
@@ -8098,6 +9919,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity: VALIDATION_FAILED (errors name each field) */
             422: {
                 headers: {
@@ -8155,6 +9994,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: WEBHOOK_DELIVERY_NOT_FOUND */
@@ -8234,6 +10091,24 @@ export interface operations {
                     "application/json": components["schemas"]["Subscription"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: WEBHOOK_NOT_FOUND */
             404: {
                 headers: {
@@ -8299,6 +10174,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found: WEBHOOK_NOT_FOUND */
             404: {
@@ -8381,6 +10274,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: WEBHOOK_NOT_FOUND */
             404: {
                 headers: {
@@ -8452,6 +10363,24 @@ export interface operations {
                     "application/json": components["schemas"]["PageWebhookDelivery"];
                 };
             };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: WEBHOOK_NOT_FOUND */
             404: {
                 headers: {
@@ -8518,6 +10447,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Unauthorized: AUTH_REQUIRED, AUTH_HEADER_INVALID, AUTH_TOKEN_INVALID, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_REVOKED, AUTH_UNTRUSTED_PROXY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: AUTH_SCOPE_INSUFFICIENT */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not Found: WEBHOOK_NOT_FOUND */

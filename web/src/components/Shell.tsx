@@ -1,11 +1,14 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { NavLink as RouterLink, useLocation } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
 import {
   ActionIcon,
   AppShell,
+  Badge,
   Burger,
   Button,
   Group,
+  Menu,
   Modal,
   NavLink,
   PasswordInput,
@@ -13,6 +16,7 @@ import {
   Text,
   Title,
   Tooltip,
+  UnstyledButton,
   useComputedColorScheme,
   useMantineColorScheme,
 } from '@mantine/core';
@@ -24,15 +28,20 @@ import {
   IconDashboard,
   IconFileCode,
   IconFolders,
+  IconLogin,
+  IconLogout,
   IconMessageChatbot,
   IconMoon,
   IconSearch,
+  IconShieldLock,
   IconSun,
+  IconUserCircle,
   IconWebhook,
 } from '@tabler/icons-react';
 import { getToken, setToken, unauthorizedEvent } from '../api/client';
+import { hasScope, highestScope, scopeColor, useStoredToken, useWhoami, type Whoami } from '../api/auth';
 
-const nav = [
+const nav: { to: string; label: string; icon: typeof IconDashboard; end?: boolean; adminOnly?: boolean }[] = [
   { to: '/', label: 'Dashboard', icon: IconDashboard, end: true },
   { to: '/pipelines', label: 'Pipelines', icon: IconFileCode },
   { to: '/executions', label: 'Executions', icon: IconActivity },
@@ -41,13 +50,24 @@ const nav = [
   { to: '/search', label: 'Search', icon: IconSearch },
   { to: '/chat', label: 'Chat', icon: IconMessageChatbot },
   { to: '/webhooks', label: 'Webhooks', icon: IconWebhook },
+  { to: '/access', label: 'Access', icon: IconShieldLock, adminOnly: true },
 ];
+
+const modeLabel: Record<Whoami['auth_mode'], string> = {
+  none: 'none (every caller is local with all scopes)',
+  token: 'API tokens',
+  trusted_headers: 'trusted proxy headers',
+  oidc: 'OpenID Connect',
+};
 
 /** Shell is the frame of every page: header, navigation and token login. */
 export function Shell({ children }: { children: ReactNode }) {
   const [opened, { toggle, close }] = useDisclosure();
   const location = useLocation();
   useEffect(close, [location.pathname, close]);
+  const whoami = useWhoami();
+  // Only an admin can use the Access page; others would meet a 403 there.
+  const isAdmin = hasScope(whoami.data?.scopes, 'admin');
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
       <AppShell.Header>
@@ -57,6 +77,7 @@ export function Shell({ children }: { children: ReactNode }) {
             <Title order={3}>Factflow</Title>
           </Group>
           <Group gap="xs">
+            {whoami.data && <Caller who={whoami.data} />}
             <Tooltip label="API reference">
               <ActionIcon component="a" href="/docs" target="_blank" variant="subtle" aria-label="API reference">
                 <IconBook size={18} />
@@ -67,21 +88,86 @@ export function Shell({ children }: { children: ReactNode }) {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs">
-        {nav.map((n) => (
-          <NavLink
-            key={n.to}
-            component={RouterLink}
-            to={n.to}
-            end={n.end}
-            label={n.label}
-            leftSection={<n.icon size={18} stroke={1.6} />}
-            active={n.end ? location.pathname === n.to : location.pathname.startsWith(n.to)}
-          />
-        ))}
+        {nav
+          .filter((n) => !n.adminOnly || isAdmin)
+          .map((n) => (
+            <NavLink
+              key={n.to}
+              component={RouterLink}
+              to={n.to}
+              end={n.end}
+              label={n.label}
+              leftSection={<n.icon size={18} stroke={1.6} />}
+              active={n.end ? location.pathname === n.to : location.pathname.startsWith(n.to)}
+            />
+          ))}
       </AppShell.Navbar>
       <AppShell.Main>{children}</AppShell.Main>
       <TokenLogin />
     </AppShell>
+  );
+}
+
+/**
+ * Caller shows who the server takes the user for. Without auth (mode
+ * none) that is always "local", said quietly; otherwise the subject, the
+ * strongest scope and a menu to sign in or out.
+ */
+function Caller({ who }: { who: Whoami }) {
+  const qc = useQueryClient();
+  const token = useStoredToken();
+  const mode = `Auth mode: ${modeLabel[who.auth_mode] ?? who.auth_mode}`;
+  if (who.auth_mode === 'none' && !token) {
+    return (
+      <Tooltip label={mode}>
+        <Text size="sm" c="dimmed">
+          {who.subject}
+        </Text>
+      </Tooltip>
+    );
+  }
+  const top = highestScope(who.scopes);
+  const anonymous = who.kind === 'anonymous';
+  const signOut = () => {
+    setToken(null);
+    // Everything shown so far was fetched with the old token.
+    void qc.invalidateQueries();
+  };
+  return (
+    <Menu position="bottom-end" withinPortal>
+      <Tooltip label={mode}>
+        <Menu.Target>
+          <UnstyledButton aria-label={`Caller: ${who.subject}${top ? ` (${top})` : ''}`}>
+            <Group gap={6} wrap="nowrap">
+              <IconUserCircle size={20} stroke={1.5} />
+              <Text size="sm" fw={500} truncate="end" maw={180} visibleFrom="xs">
+                {anonymous ? 'Not signed in' : who.subject}
+              </Text>
+              {top && (
+                <Badge size="sm" variant="light" color={scopeColor[top]}>
+                  {top}
+                </Badge>
+              )}
+            </Group>
+          </UnstyledButton>
+        </Menu.Target>
+      </Tooltip>
+      <Menu.Dropdown>
+        <Menu.Label>
+          {who.kind}
+          {who.email ? ` · ${who.email}` : ''}
+        </Menu.Label>
+        {token ? (
+          <Menu.Item leftSection={<IconLogout size={14} />} onClick={signOut}>
+            Sign out
+          </Menu.Item>
+        ) : who.auth_mode === 'token' ? (
+          <Menu.Item leftSection={<IconLogin size={14} />} onClick={() => window.dispatchEvent(new Event(unauthorizedEvent))}>
+            Sign in with a token
+          </Menu.Item>
+        ) : null}
+      </Menu.Dropdown>
+    </Menu>
   );
 }
 
@@ -122,7 +208,8 @@ function TokenLogin() {
       >
         <Stack>
           <Text size="sm" c="dimmed">
-            This server requires authentication. Paste a token made with <code>factflow token create</code>.
+            This server requires authentication. Paste a token made with <code>factflow token create</code> or by an admin
+            on the Access page.
           </Text>
           <PasswordInput label="Token" value={value} onChange={(e) => setValue(e.currentTarget.value)} autoFocus />
           <Group justify="flex-end">

@@ -18,6 +18,11 @@ const colors: Record<string, string> = {
   degraded: 'yellow',
   unhealthy: 'red',
   down: 'red',
+  active: 'green',
+  expired: 'gray',
+  revoked: 'red',
+  error: 'red',
+  denied: 'orange',
 };
 
 /** StatusBadge colours a status word the same way on every page. */
