@@ -37,10 +37,16 @@
 // -duration per round, after a -warmup run per variant. The baseline,
 // "bare", is a net/http handler in this process that reads the same row
 // from the same database with pgxpool (10 connections, like the server's
-// pool) and encodes it with encoding/json. Variants alternate per round with
-// the order rotated; the report gives requests/s (median, min–max), the
-// ratio to bare paired per round, latency percentiles, and CPU per request
-// of the server process, this process and the database backends.
+// pool) and encodes it with encoding/json. The variant "api-token" is a
+// second server on the same database in auth mode token, with a bootstrap
+// admin token that the load clients send as a bearer credential, so every
+// request pays a token lookup in PostgreSQL; the rate limit that auth turns
+// on is set to 0 (off), as it would cap the rate measured. Variants (select
+// with -variants) alternate per round with the order rotated; the report
+// gives requests/s (median, min–max), the ratio to bare paired per round,
+// latency percentiles, and CPU per request of the server process, this
+// process and the database backends, and what api-token costs over api,
+// paired per round.
 //
 // Run it with `make bench-server` (which builds the binary and starts the
 // services it needs), or:
@@ -48,7 +54,8 @@
 //	scripts/services.sh up postgres
 //	eval "$(scripts/services.sh env)"
 //	go run ./bench/server [-quick] [-bin bin/factflow] [-rounds 5] [-idle 5s] \
-//	    [-modes cold,warm,external] [-load-rounds 5] [-duration 10s] [-concurrency 16]
+//	    [-modes cold,warm,external] [-load-rounds 5] [-duration 10s] [-concurrency 16] \
+//	    [-variants api,api-token,bare]
 //
 // Progress lines go to stderr, the report to stdout, the raw rounds to a CSV
 // under -out. Linux only: it reads /proc.

@@ -133,7 +133,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	var (
 		loads []loadResult
-		after memory // the server after the request rounds
+		after map[string]memory // each server after the request rounds, by variant
 	)
 	if cfg.LoadRounds > 0 {
 		if loads, after, err = h.loadPhase(ctx); err != nil {
@@ -319,46 +319,71 @@ func stopNote(r startResult) string {
 }
 
 // loadPhase runs the request benchmark against a server in external mode
-// and the bare baseline.
-func (h *harness) loadPhase(ctx context.Context) ([]loadResult, memory, error) {
-	s, err := startServer(h.bin, h.extDir(), serverEnv(h.cfg.Docker, h.noDocker, "DATABASE_URL="+h.extURL),
-		filepath.Join(h.root, "logs", "load.log"))
+// (auth mode none), the bare baseline, and, for the token variant, a
+// second server on the same database in auth mode token. It returns the
+// rounds and the memory of each server after them, by variant.
+func (h *harness) loadPhase(ctx context.Context) ([]loadResult, map[string]memory, error) {
+	// The plain server is started whatever the variants: it stores and
+	// runs the pipeline whose execution every variant reads.
+	s, err := h.startLoadServer(ctx, "load", h.extDir())
 	if err != nil {
-		return nil, memory{}, err
+		return nil, nil, err
 	}
-	defer func() {
-		if st := s.stop(h.cfg.StopTimeout); st.Killed || st.ExitCode != 0 {
-			fmt.Fprintf(h.log, "the load server stopped badly: killed %t, exit %d%s\n", st.Killed, st.ExitCode, s.LogTail())
-		}
-	}()
-	if _, _, err := s.waitHealthy(ctx, h.cfg.StartTimeout); err != nil {
-		return nil, memory{}, err
-	}
+	defer h.stopLoadServer("load", s)
 	base, _, _, _ := s.info()
 	id, err := prepareExecution(ctx, base, "bench-server-"+randomHex(6))
 	if err != nil {
-		return nil, memory{}, fmt.Errorf("%w%s", err, s.LogTail())
+		return nil, nil, fmt.Errorf("%w%s", err, s.LogTail())
 	}
-	bare, err := startBareServer(ctx, h.extURL)
-	if err != nil {
-		return nil, memory{}, err
-	}
-	defer bare.close()
 	path := "/api/v1/executions/" + id
-	targets := map[string]*loader{
-		varAPI:  newLoader(base+path, h.cfg.Concurrency),
-		varBare: newLoader(bare.url+path, h.cfg.Concurrency),
+	servers := map[string]*serverProc{varAPI: s}
+	targets := map[string]*loader{}
+	checks := []endpoint{{url: base + path}}
+	for _, v := range h.cfg.Variants {
+		switch v {
+		case varAPI:
+			targets[v] = newLoader(base+path, "", h.cfg.Concurrency)
+		case varToken:
+			token := "bench" + randomHex(24)
+			// The rate limit that auth turns on (per token) would cap the
+			// rate measured; the benchmark is about what a request costs.
+			ts, err := h.startLoadServer(ctx, "load-token", filepath.Join(h.root, "external-token"),
+				"FACTFLOW_AUTH_MODE=token", "FACTFLOW_BOOTSTRAP_TOKEN="+token, "FACTFLOW_RATE_LIMIT_RPS=0")
+			if err != nil {
+				return nil, nil, fmt.Errorf("the token-mode server: %w", err)
+			}
+			defer h.stopLoadServer("load-token", ts)
+			tbase, _, _, _ := ts.info()
+			if err := requiresToken(ctx, tbase+path); err != nil {
+				return nil, nil, err
+			}
+			servers[v] = ts
+			targets[v] = newLoader(tbase+path, token, h.cfg.Concurrency)
+			checks = append(checks, endpoint{url: tbase + path, bearer: token})
+		case varBare:
+			bare, err := startBareServer(ctx, h.extURL)
+			if err != nil {
+				return nil, nil, err
+			}
+			defer bare.close()
+			targets[v] = newLoader(bare.url+path, "", h.cfg.Concurrency)
+			checks = append(checks, endpoint{url: bare.url + path})
+		}
 	}
 	for _, l := range targets {
 		defer l.close()
 	}
-	if err := sameExecution(ctx, base+path, bare.url+path); err != nil {
-		return nil, memory{}, err
+	if err := sameExecution(ctx, checks...); err != nil {
+		return nil, nil, err
 	}
 
 	var results []loadResult
 	one := func(round int, v string, d time.Duration) error {
-		r, err := h.loadOnce(ctx, round, v, targets[v], s.Pid(), d)
+		pid := 0 // the bare server runs in this process
+		if srv := servers[v]; srv != nil {
+			pid = srv.Pid()
+		}
+		r, err := h.loadOnce(ctx, round, v, targets[v], pid, d)
 		if err != nil {
 			return fmt.Errorf("requests, round %d, %s: %w", round, v, err)
 		}
@@ -366,24 +391,52 @@ func (h *harness) loadPhase(ctx context.Context) ([]loadResult, memory, error) {
 		return nil
 	}
 	if h.cfg.Warmup > 0 {
-		for _, v := range allVariants {
+		for _, v := range h.cfg.Variants {
 			if err := one(0, v, h.cfg.Warmup); err != nil {
-				return nil, memory{}, err
+				return nil, nil, err
 			}
 		}
 	}
 	for round := 1; round <= h.cfg.LoadRounds; round++ {
-		for _, v := range rotate(allVariants, round-1) {
+		for _, v := range rotate(h.cfg.Variants, round-1) {
 			if err := one(round, v, h.cfg.Duration); err != nil {
-				return nil, memory{}, err
+				return nil, nil, err
 			}
 		}
 	}
-	after, err := processMemory(s.Pid())
-	if err != nil {
-		return nil, memory{}, err
+	after := map[string]memory{}
+	for _, v := range h.cfg.Variants {
+		if srv := servers[v]; srv != nil {
+			if after[v], err = processMemory(srv.Pid()); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return results, after, nil
+}
+
+// startLoadServer starts a server in external mode on dataDir with extra
+// environment and waits until it is healthy. The caller must call
+// stopLoadServer.
+func (h *harness) startLoadServer(ctx context.Context, name, dataDir string, extra ...string) (*serverProc, error) {
+	env := serverEnv(h.cfg.Docker, h.noDocker, append([]string{"DATABASE_URL=" + h.extURL}, extra...)...)
+	s, err := startServer(h.bin, dataDir, env, filepath.Join(h.root, "logs", name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := s.waitHealthy(ctx, h.cfg.StartTimeout); err != nil {
+		h.stopLoadServer(name, s)
+		return nil, err
+	}
+	return s, nil
+}
+
+// stopLoadServer stops a load server; a bad stop is reported, not
+// returned, as the rounds are measured by then.
+func (h *harness) stopLoadServer(name string, s *serverProc) {
+	if st := s.stop(h.cfg.StopTimeout); st.Killed || st.ExitCode != 0 {
+		fmt.Fprintf(h.log, "the %s server stopped badly: killed %t, exit %d%s\n", name, st.Killed, st.ExitCode, s.LogTail())
+	}
 }
 
 func (h *harness) loadOnce(ctx context.Context, round int, variant string, l *loader, serverPID int, d time.Duration) (loadResult, error) {
@@ -391,11 +444,15 @@ func (h *harness) loadOnce(ctx context.Context, round int, variant string, l *lo
 	// not collected on the next one's time.
 	runtime.GC()
 	res := loadResult{Round: round, Variant: variant, Load1: hostload.LoadAvg1()}
-	db0, srv0, self0, stat0 := h.watch.cpu(ctx), processCPU(serverPID), hostload.SelfCPU(), hostload.ReadCPUStat()
+	var srv0 time.Duration
+	if serverPID != 0 {
+		srv0 = processCPU(serverPID)
+	}
+	db0, self0, stat0 := h.watch.cpu(ctx), hostload.SelfCPU(), hostload.ReadCPUStat()
 	out, err := l.run(ctx, h.cfg.Concurrency, d)
 	load := hostload.Between(stat0, hostload.ReadCPUStat())
 	res.SelfCPU, res.DBCPU = hostload.SelfCPU()-self0, cpuBetween(db0, h.watch.cpu(ctx))
-	if variant == varAPI {
+	if serverPID != 0 {
 		res.ServerCPU = processCPU(serverPID) - srv0
 	}
 	res.Busy, res.Steal = load.Busy, load.Steal
@@ -414,7 +471,7 @@ func (h *harness) loadOnce(ctx context.Context, round int, variant string, l *lo
 	if res.Errors > 0 {
 		errs = fmt.Sprintf("  %d ERRORS (first: %s)", res.Errors, res.FirstErr)
 	}
-	fmt.Fprintf(h.log, "%-8s %-5s %8d req %8.0f req/s  p50 %6s ms  p99 %6s ms  cpu server %5.0f self %5.0f db %5.0f µs/req  machine busy %3.0f%%%s\n",
+	fmt.Fprintf(h.log, "%-8s %-9s %8d req %8.0f req/s  p50 %6s ms  p99 %6s ms  cpu server %5.0f self %5.0f db %5.0f µs/req  machine busy %3.0f%%%s\n",
 		label, variant, res.Requests, res.Rate, ms(res.P50), ms(res.P99),
 		perReq(res.ServerCPU, res.Requests), perReq(res.SelfCPU, res.Requests), perReq(res.DBCPU, res.Requests), 100*res.Busy, errs)
 	return res, nil

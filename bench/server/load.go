@@ -179,11 +179,14 @@ func (b *bareServer) close() {
 // loader is a load generator for one target: keep-alive clients of their
 // own, so connections persist across its runs.
 type loader struct {
-	url    string
+	url string
+	// auth is the Authorization header value sent with every request
+	// (empty: none).
+	auth   string
 	client *http.Client
 }
 
-func newLoader(target string, concurrency int) *loader {
+func newLoader(target, bearer string, concurrency int) *loader {
 	tr := &http.Transport{
 		MaxIdleConns:        concurrency,
 		MaxIdleConnsPerHost: concurrency,
@@ -191,7 +194,11 @@ func newLoader(target string, concurrency int) *loader {
 		IdleConnTimeout:     time.Minute,
 		DisableCompression:  true,
 	}
-	return &loader{url: target, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	l := &loader{url: target, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	if bearer != "" {
+		l.auth = "Bearer " + bearer
+	}
+	return l
 }
 
 func (l *loader) close() { l.client.CloseIdleConnections() }
@@ -261,6 +268,9 @@ func (l *loader) get(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if l.auth != "" {
+		req.Header.Set("Authorization", l.auth)
+	}
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return 0, err
@@ -276,28 +286,78 @@ func (l *loader) get(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// sameExecution checks that the API and the bare server return the same
-// row, so both variants do the same work.
-func sameExecution(ctx context.Context, apiURL, bareURL string) error {
-	fetch := func(u string) (map[string]any, error) {
-		var m map[string]any
-		err := serveproc.Client{Base: u, HTTP: http.DefaultClient}.Do(ctx, http.MethodGet, "", nil, http.StatusOK, &m)
-		return m, err
-	}
-	a, err := fetch(apiURL)
+// endpoint is a URL and the bearer token it needs (empty: none).
+type endpoint struct {
+	url, bearer string
+}
+
+// fetchJSON GETs e and decodes the answer, which must be 200.
+func fetchJSON(ctx context.Context, e endpoint) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.url, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b, err := fetch(bareURL)
+	if e.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+e.bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("GET %s: %w", e.url, err)
 	}
-	for _, k := range []string{"id", "status", "config_name", "config_snapshot", "created_at", "completed_at"} {
-		ja, _ := json.Marshal(a[k])
-		jb, _ := json.Marshal(b[k])
-		if !bytes.Equal(ja, jb) {
-			return fmt.Errorf("the API and the bare server disagree on %q: %s vs %s", k, ja, jb)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: reading the answer: %w", e.url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d: %s", e.url, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("GET %s: decoding the answer: %w", e.url, err)
+	}
+	return m, nil
+}
+
+// sameExecution checks that every endpoint returns the same row as the
+// first, so all variants do the same work.
+func sameExecution(ctx context.Context, eps ...endpoint) error {
+	var first map[string]any
+	for i, e := range eps {
+		m, err := fetchJSON(ctx, e)
+		if err != nil {
+			return err
 		}
+		if i == 0 {
+			first = m
+			continue
+		}
+		for _, k := range []string{"id", "status", "config_name", "config_snapshot", "created_at", "completed_at"} {
+			ja, _ := json.Marshal(first[k])
+			jb, _ := json.Marshal(m[k])
+			if !bytes.Equal(ja, jb) {
+				return fmt.Errorf("%s and %s disagree on %q: %s vs %s", eps[0].url, e.url, k, ja, jb)
+			}
+		}
+	}
+	return nil
+}
+
+// requiresToken checks that target refuses a request without credentials
+// with 401, so the token variant measures a server that authenticates.
+func requiresToken(ctx context.Context, target string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s without a token: %w", target, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		return fmt.Errorf("GET %s without a token answered HTTP %d, want 401: the server does not authenticate", target, resp.StatusCode)
 	}
 	return nil
 }

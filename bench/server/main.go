@@ -23,11 +23,14 @@ var allModes = []string{modeCold, modeWarm, modeExternal}
 
 // Load variants.
 const (
-	varAPI  = "api"
-	varBare = "bare"
+	varAPI = "api"
+	// varToken is the API in auth mode token: every request carries a
+	// bearer token the server looks up in the database.
+	varToken = "api-token"
+	varBare  = "bare"
 )
 
-var allVariants = []string{varAPI, varBare}
+var allVariants = []string{varAPI, varToken, varBare}
 
 // config is what one benchmark invocation does.
 type config struct {
@@ -48,6 +51,8 @@ type config struct {
 	Duration    time.Duration
 	Warmup      time.Duration
 	Concurrency int
+	// Variants are the request variants to run (a subset of allVariants).
+	Variants []string
 	// Docker lets embedded mode use a Docker engine if one answers.
 	Docker bool
 	OutDir string
@@ -67,6 +72,7 @@ func defaultConfig() config {
 		Duration:     10 * time.Second,
 		Warmup:       2 * time.Second,
 		Concurrency:  16,
+		Variants:     allVariants,
 		OutDir:       "bench/out",
 	}
 }
@@ -99,6 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	duration := fs.Duration("duration", d.Duration, "length of one request round")
 	warmup := fs.Duration("warmup", d.Warmup, "discarded request run per variant before the rounds")
 	conc := fs.Int("concurrency", d.Concurrency, "concurrent keep-alive clients of the load generator")
+	variants := fs.String("variants", strings.Join(d.Variants, ","), "comma-separated request variants: "+strings.Join(allVariants, ", "))
 	docker := fs.Bool("docker", d.Docker, "let embedded mode use a Docker engine if one answers (default: local PostgreSQL binaries)")
 	out := fs.String("out", d.OutDir, "directory for the raw CSV")
 	apply, err := benchflag.Parse(fs, args, quick)
@@ -118,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	apply("duration", func() { c.Duration = *duration })
 	apply("warmup", func() { c.Warmup = *warmup })
 	apply("concurrency", func() { c.Concurrency = *conc })
+	apply("variants", func() { c.Variants = benchflag.SplitList(*variants) })
 	apply("docker", func() { c.Docker = *docker })
 	apply("out", func() { c.OutDir = *out })
 	c.Bin = *bin
@@ -155,6 +163,14 @@ func (c config) validate() error {
 		}
 		if c.Concurrency < 1 || c.Concurrency > 1000 {
 			errs = append(errs, errors.New("-concurrency must be between 1 and 1000"))
+		}
+		if len(c.Variants) == 0 {
+			errs = append(errs, errors.New("-variants names none"))
+		}
+		for _, v := range c.Variants {
+			if !slices.Contains(allVariants, v) {
+				errs = append(errs, fmt.Errorf("unknown variant %q (have %s)", v, strings.Join(allVariants, ", ")))
+			}
 		}
 	}
 	return errors.Join(errs...)

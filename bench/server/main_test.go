@@ -43,7 +43,8 @@ func TestQuickRun(t *testing.T) {
 
 	out := stdout.String()
 	for _, want := range []string{"Start to healthy:", "Idle memory", "GET /api/v1/executions/{id}", "raw rounds:",
-		modeCold, modeWarm, modeExternal, varAPI, varBare, "private PostgreSQL"} {
+		modeCold, modeWarm, modeExternal, varAPI, varToken, varBare, "private PostgreSQL",
+		"Authentication cost", "factflow in token mode after the request rounds"} {
 		require.Contains(t, out, want)
 	}
 
@@ -149,7 +150,15 @@ func TestParseFlags(t *testing.T) {
 		{name: "external needs the database", args: []string{"-modes", "external", "-load-rounds", "0"}, check: func(t *testing.T, c config) {
 			require.True(t, c.needsDatabase())
 		}},
+		{name: "variants subset", args: []string{"-variants", "api-token, api"}, check: func(t *testing.T, c config) {
+			require.Equal(t, []string{varToken, varAPI}, c.Variants)
+		}},
 		{name: "unknown mode", args: []string{"-modes", "cold,lukewarm"}, wantErr: `unknown mode "lukewarm"`},
+		{name: "unknown variant", args: []string{"-variants", "api,oidc"}, wantErr: `unknown variant "oidc"`},
+		{name: "no variants", args: []string{"-variants", ","}, wantErr: "-variants names none"},
+		{name: "variants unchecked without load", args: []string{"-variants", "", "-load-rounds", "0"}, check: func(t *testing.T, c config) {
+			require.Empty(t, c.Variants)
+		}},
 		{name: "no rounds", args: []string{"-rounds", "0"}, wantErr: "-rounds must be at least 1"},
 		{name: "no clients", args: []string{"-concurrency", "0"}, wantErr: "-concurrency"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
@@ -165,6 +174,33 @@ func TestParseFlags(t *testing.T) {
 			tt.check(t, c)
 		})
 	}
+}
+
+func TestAuthCostPairsRounds(t *testing.T) {
+	plain := []loadResult{
+		{Round: 1, Variant: varAPI, Rate: 1000, Requests: 1000, P50: time.Millisecond, P99: 4 * time.Millisecond,
+			ServerCPU: 80 * time.Millisecond, DBCPU: 30 * time.Millisecond},
+		{Round: 2, Variant: varAPI, Rate: 2000, Requests: 2000, P50: time.Millisecond, P99: 4 * time.Millisecond,
+			ServerCPU: 160 * time.Millisecond, DBCPU: 60 * time.Millisecond},
+	}
+	token := []loadResult{
+		{Round: 1, Variant: varToken, Rate: 800, Requests: 800, P50: 1500 * time.Microsecond, P99: 5 * time.Millisecond,
+			ServerCPU: 80 * time.Millisecond, DBCPU: 40 * time.Millisecond},
+		// Round 3 has no plain round to pair with.
+		{Round: 3, Variant: varToken, Rate: 10, Requests: 10},
+	}
+	d, ok := authCost(plain, token)
+	require.True(t, ok)
+	require.Equal(t, 1, d.pairs)
+	require.InDelta(t, -0.2, d.rate[0], 1e-9)
+	require.InDelta(t, 0.5, d.p50[0], 1e-9)
+	require.InDelta(t, 1.0, d.p99[0], 1e-9)
+	require.InDelta(t, 20, d.server[0], 1e-9) // 100 − 80 µs/req
+	require.InDelta(t, 20, d.db[0], 1e-9)     // 50 − 30 µs/req
+	require.InDelta(t, 40, d.total[0], 1e-9)
+
+	_, ok = authCost(nil, token)
+	require.False(t, ok, "no plain rounds, nothing to compare")
 }
 
 func TestRotate(t *testing.T) {

@@ -56,8 +56,13 @@ func printHeader(w io.Writer, env environment, cfg config) {
 		cfg.Rounds, strings.Join(cfg.Modes, ", "))
 	fmt.Fprintf(w, "          timed from exec to the first 200 \"healthy\" health answer; memory read after %s idle\n", cfg.Idle)
 	if cfg.LoadRounds > 0 {
-		fmt.Fprintf(w, "          requests: %d rounds × %s per variant after a %s warm-up each, %d keep-alive clients in this process\n",
+		fmt.Fprintf(w, "          requests: %d rounds × %s per variant after a %s warm-up each, %d keep-alive clients in this process;\n",
 			cfg.LoadRounds, cfg.Duration, cfg.Warmup, cfg.Concurrency)
+		fmt.Fprintf(w, "          variants %s alternating (order rotated)\n", strings.Join(cfg.Variants, ", "))
+		if slices.Contains(cfg.Variants, varToken) {
+			fmt.Fprintf(w, "          %s: a second server on the same database, auth.mode token, a bootstrap admin token sent as\n", varToken)
+			fmt.Fprintln(w, "          Authorization: Bearer on every request, rate limit off (FACTFLOW_RATE_LIMIT_RPS=0)")
+		}
 	}
 	fmt.Fprintln(w)
 }
@@ -88,7 +93,7 @@ func collect[T any](rs []T, f func(T) float64) []float64 {
 	return out
 }
 
-func printReport(w io.Writer, cfg config, starts []startResult, loads []loadResult, after memory) {
+func printReport(w io.Writer, cfg config, starts []startResult, loads []loadResult, after map[string]memory) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "Start to healthy: exec → GET /api/v1/system/health 200 \"healthy\"; seconds, median (min–max) of %d rounds\n", cfg.Rounds)
 	fmt.Fprintln(tw, "mode\thealthy s\tserving line s\tstop s (SIGTERM → exit)\taim\t")
@@ -201,7 +206,7 @@ func printMachine(w io.Writer, what string, busy, steal, load []float64) {
 		100*hostload.Median(steal), 100*slices.Max(steal), slices.Min(load), slices.Max(load))
 }
 
-func printLoad(w io.Writer, tw *tabwriter.Writer, cfg config, loads []loadResult, after memory) {
+func printLoad(w io.Writer, tw *tabwriter.Writer, cfg config, loads []loadResult, after map[string]memory) {
 	byVariant := map[string][]loadResult{}
 	var measured []loadResult
 	for _, r := range loads {
@@ -218,7 +223,11 @@ func printLoad(w io.Writer, tw *tabwriter.Writer, cfg config, loads []loadResult
 	// taken off this process's CPU in the bare round of the same round
 	// estimates what the bare server costs.
 	genByRound := map[int]float64{}
-	for _, r := range byVariant[varAPI] {
+	gen := byVariant[varAPI]
+	if len(gen) == 0 {
+		gen = byVariant[varToken]
+	}
+	for _, r := range gen {
 		genByRound[r.Round] = perReq(r.SelfCPU, r.Requests)
 	}
 	fmt.Fprintf(w, "\nGET /api/v1/executions/{id} on loopback: %d keep-alive clients, %s × %d rounds per variant; req/s median (min–max); latency = median over rounds\n",
@@ -244,7 +253,7 @@ func printLoad(w io.Writer, tw *tabwriter.Writer, cfg config, loads []loadResult
 		}
 		server := "—"
 		switch v {
-		case varAPI:
+		case varAPI, varToken:
 			server = fmt.Sprintf("%.0f", hostload.Median(collect(rs, func(r loadResult) float64 { return perReq(r.ServerCPU, r.Requests) })))
 		case varBare:
 			var est []float64
@@ -280,12 +289,61 @@ func printLoad(w io.Writer, tw *tabwriter.Writer, cfg config, loads []loadResult
 	}
 	fmt.Fprintln(w, "  harness CPU = this process: the load generator, plus the bare server in bare rounds; the bare server's")
 	fmt.Fprintln(w, "  CPU (≈) is that minus the load generator's share measured in the API round of the same round")
-	if after.Procs > 0 {
-		fmt.Fprintf(w, "factflow after the request rounds: RSS %.1f MiB, HWM %.1f MiB, PSS %.1f MiB\n", mib(after.RSS), mib(after.HWM), mib(after.PSS))
+	if c, ok := authCost(byVariant[varAPI], byVariant[varToken]); ok {
+		fmt.Fprintf(w, "Authentication cost (%s − %s, paired per round, median (min to max) of %d): req/s %+.0f%% (%+.0f to %+.0f%%),\n",
+			varToken, varAPI, c.pairs, 100*hostload.Median(c.rate), 100*slices.Min(c.rate), 100*slices.Max(c.rate))
+		fmt.Fprintf(w, "  p50 %+.2f ms, p99 %+.2f ms, server CPU %+.0f µs/req (%+.0f to %+.0f), DB CPU %+.0f µs/req, total CPU %+.0f µs/req\n",
+			hostload.Median(c.p50), hostload.Median(c.p99), hostload.Median(c.server), slices.Min(c.server), slices.Max(c.server),
+			hostload.Median(c.db), hostload.Median(c.total))
+	}
+	for _, v := range allVariants {
+		m, ok := after[v]
+		if !ok || m.Procs == 0 {
+			continue
+		}
+		what := "factflow"
+		if v == varToken {
+			what = "factflow in token mode"
+		}
+		fmt.Fprintf(w, "%s after the request rounds: RSS %.1f MiB, HWM %.1f MiB, PSS %.1f MiB\n", what, mib(m.RSS), mib(m.HWM), mib(m.PSS))
 	}
 	printMachine(w, "request rounds", collect(measured, func(r loadResult) float64 { return r.Busy }),
 		collect(measured, func(r loadResult) float64 { return r.Steal }),
 		collect(measured, func(r loadResult) float64 { return r.Load1 }))
+}
+
+// authDelta is what the token variant costs over the plain API, per
+// measured round both ran: rate as a fraction of the plain rate, latency
+// in milliseconds, CPU in microseconds per request.
+type authDelta struct {
+	pairs             int
+	rate, p50, p99    []float64
+	server, db, total []float64
+}
+
+// authCost pairs the token rounds with the plain API rounds of the same
+// round, so both ran under the same machine conditions; ok is false
+// without a pair.
+func authCost(plain, token []loadResult) (authDelta, bool) {
+	byRound := map[int]loadResult{}
+	for _, r := range plain {
+		byRound[r.Round] = r
+	}
+	var d authDelta
+	for _, t := range token {
+		p, ok := byRound[t.Round]
+		if !ok || p.Rate == 0 {
+			continue
+		}
+		d.pairs++
+		d.rate = append(d.rate, t.Rate/p.Rate-1)
+		d.p50 = append(d.p50, float64(t.P50-p.P50)/float64(time.Millisecond))
+		d.p99 = append(d.p99, float64(t.P99-p.P99)/float64(time.Millisecond))
+		d.server = append(d.server, perReq(t.ServerCPU, t.Requests)-perReq(p.ServerCPU, p.Requests))
+		d.db = append(d.db, perReq(t.DBCPU, t.Requests)-perReq(p.DBCPU, p.Requests))
+		d.total = append(d.total, perReq(t.ServerCPU+t.SelfCPU+t.DBCPU, t.Requests)-perReq(p.ServerCPU+p.SelfCPU+p.DBCPU, p.Requests))
+	}
+	return d, d.pairs > 0
 }
 
 func fmtMS(ns float64) string { return ms(time.Duration(ns)) }
