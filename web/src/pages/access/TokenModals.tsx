@@ -1,13 +1,12 @@
 import { useEffect, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Code, Group, Modal, MultiSelect, Select, Stack, Text, TextInput } from '@mantine/core';
+import { Button, Code, Group, Modal, MultiSelect, Select, Stack, Text, TextInput } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconAlertTriangle } from '@tabler/icons-react';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { SCOPES, type Scope } from '../../api/auth';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { ConfirmModal } from '../../components/ConfirmModal';
-import { CopyIconButton } from '../../components/CopyIconButton';
+import { ShownOnceModal } from '../../components/ShownOnceModal';
 import { EXPIRY_OPTIONS, expiryProblem, formProblem, tokenBody, type Expiry, type TokenForm } from './tokenForm';
 
 export type Token = Schemas['APIToken'];
@@ -115,33 +114,22 @@ export function CreateTokenModal({
 /** TokenSecretModal shows a new token the one time the server reveals it. */
 export function TokenSecretModal({ token, onClose }: { token: Schemas['TokenCreated'] | null; onClose: () => void }) {
   return (
-    <Modal
-      closeButtonProps={{ 'aria-label': 'Close' }}
-      opened={!!token}
+    <ShownOnceModal
+      value={token?.token}
       onClose={onClose}
       title="API token created"
-      closeOnClickOutside={false}
-      size="lg"
-    >
-      <Stack gap="sm">
-        <Alert color="yellow" icon={<IconAlertTriangle />} title="Copy this token now">
+      what="token"
+      warning={
+        <>
           It will not be shown again: the server keeps only its hash. Send it as <Code>Authorization: Bearer …</Code>, or
           paste it when the UI asks for a token.
-        </Alert>
-        <Text size="sm">
-          <b>{token?.name}</b> with scopes {(token?.scopes ?? []).join(', ')}
-        </Text>
-        <Group gap="xs" wrap="nowrap" align="center">
-          <Code block style={{ flex: 1, wordBreak: 'break-all', whiteSpace: 'pre-wrap' }} aria-label="API token">
-            {token?.token}
-          </Code>
-          <CopyIconButton value={token?.token ?? ''} label="Copy token" tooltip="Copy" timeout={2000} iconSize={16} />
-        </Group>
-        <Group justify="flex-end">
-          <Button onClick={onClose}>I have saved the token</Button>
-        </Group>
-      </Stack>
-    </Modal>
+        </>
+      }
+    >
+      <Text size="sm">
+        <b>{token?.name}</b> with scopes {(token?.scopes ?? []).join(', ')}
+      </Text>
+    </ShownOnceModal>
   );
 }
 

@@ -1,12 +1,9 @@
 import { useEffect, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import {
-  ActionIcon,
-  Alert,
   Badge,
   Button,
   Code,
-  CopyButton,
   Fieldset,
   Group,
   Modal,
@@ -21,10 +18,10 @@ import {
   Tooltip,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconAlertTriangle, IconCheck, IconCopy } from '@tabler/icons-react';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { ConfirmModal } from '../../components/ConfirmModal';
+import { ShownOnceModal } from '../../components/ShownOnceModal';
 import { ProblemFields } from '../search/ProblemFields';
 
 export type Webhook = Schemas['Subscription'];
@@ -224,44 +221,18 @@ export function WebhookFormModal({
 /** SecretModal shows a signing secret the one time the server reveals it. */
 export function SecretModal({ secret, onClose, title }: { secret: string | null; onClose: () => void; title?: string }) {
   return (
-    <Modal
-      closeButtonProps={{ 'aria-label': 'Close' }}
-      opened={!!secret}
+    <ShownOnceModal
+      value={secret}
       onClose={onClose}
       title={title ?? 'Webhook signing secret'}
-      closeOnClickOutside={false}
-      size="lg"
-    >
-      <Stack gap="sm">
-        <Alert color="yellow" icon={<IconAlertTriangle />} title="Copy this secret now">
-          It will not be shown again. Receivers verify each delivery with it: X-Factflow-Signature is sha256=HMAC-SHA256(secret,
-          timestamp + "." + body).
-        </Alert>
-        <Group gap="xs" wrap="nowrap" align="center">
-          <Code block style={{ flex: 1, wordBreak: 'break-all', whiteSpace: 'pre-wrap' }} aria-label="Signing secret">
-            {secret}
-          </Code>
-          <CopyButton value={secret ?? ''} timeout={2000}>
-            {({ copied, copy }) => (
-              <Tooltip label={copied ? 'Copied' : 'Copy'} withArrow>
-                <ActionIcon
-                  color={copied ? 'teal' : 'gray'}
-                  variant="light"
-                  size="lg"
-                  onClick={copy}
-                  aria-label={copied ? 'Secret copied' : 'Copy secret'}
-                >
-                  {copied ? <IconCheck size={18} /> : <IconCopy size={18} />}
-                </ActionIcon>
-              </Tooltip>
-            )}
-          </CopyButton>
-        </Group>
-        <Group justify="flex-end">
-          <Button onClick={onClose}>I have saved the secret</Button>
-        </Group>
-      </Stack>
-    </Modal>
+      what="secret"
+      warning={
+        <>
+          It will not be shown again. Receivers verify each delivery with it: X-Factflow-Signature is
+          sha256=HMAC-SHA256(secret, timestamp + "." + body).
+        </>
+      }
+    />
   );
 }
 
