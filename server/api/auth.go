@@ -330,6 +330,7 @@ func (a *API) registerAuth() {
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
+			a.authn.ForgetToken(t.ID)
 			p, _ := auth.FromContext(ctx)
 			a.log.Info("API token revoked", "token_id", t.ID, "name", t.Name, "actor", p.Subject, "correlation_id", requestID(ctx))
 			return &struct{ Body store.APIToken }{Body: *t}, nil

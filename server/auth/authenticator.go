@@ -83,6 +83,9 @@ type Config struct {
 	OIDC       JWTVerifier
 	OIDCScopes ScopeMap
 	Logger     *slog.Logger
+	// TokenCacheTTL is how long a valid API token is believed without a
+	// database lookup (zero: DefaultTokenCacheTTL; negative: never).
+	TokenCacheTTL time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
 }
@@ -92,8 +95,9 @@ const touchInterval = time.Minute
 
 // Authenticator turns requests into principals.
 type Authenticator struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	tokens *tokenCache
 }
 
 // New checks cfg and returns its Authenticator.
@@ -129,7 +133,10 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Mode == ModeOIDC && cfg.OIDC == nil {
 		return nil, bad("auth mode oidc needs a verifier")
 	}
-	return &Authenticator{cfg: cfg, log: cfg.Logger}, nil
+	if cfg.TokenCacheTTL == 0 {
+		cfg.TokenCacheTTL = DefaultTokenCacheTTL
+	}
+	return &Authenticator{cfg: cfg, log: cfg.Logger, tokens: newTokenCache(cfg.TokenCacheTTL)}, nil
 }
 
 // Mode is the configured mode.
@@ -159,8 +166,18 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, *Error) {
 	return Anonymous, nil
 }
 
+// ForgetToken makes the next request with the token look it up again; the
+// API calls it when it revokes one.
+func (a *Authenticator) ForgetToken(id string) { a.tokens.forget(id) }
+
 func (a *Authenticator) token(ctx context.Context, cred string) (*Principal, *Error) {
-	t, err := a.cfg.Tokens.ByHash(ctx, HashToken(cred))
+	now := a.cfg.Now()
+	hash := HashToken(cred)
+	t, cached := a.tokens.get(hash, now)
+	var err error
+	if !cached {
+		t, err = a.cfg.Tokens.ByHash(ctx, hash)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, unauthorized(CodeTokenInvalid, "no API token matches the bearer credential",
 			"check the token, or ask an admin for a new one")
@@ -169,7 +186,6 @@ func (a *Authenticator) token(ctx context.Context, cred string) (*Principal, *Er
 		return nil, &Error{Code: CodeUnavailable, Status: http.StatusServiceUnavailable, Err: err,
 			Msg: "API tokens cannot be checked right now", Hint: "retry shortly; the database may be unreachable"}
 	}
-	now := a.cfg.Now()
 	if t.RevokedAt != nil {
 		return nil, unauthorized(CodeTokenRevoked, fmt.Sprintf("API token %q (%s…) was revoked", t.Name, t.Prefix),
 			"ask an admin for a new token")
@@ -183,10 +199,15 @@ func (a *Authenticator) token(ctx context.Context, cred string) (*Principal, *Er
 		return nil, unauthorized(CodeTokenInvalid, fmt.Sprintf("API token %q holds an unknown scope", t.Name),
 			"revoke it and create a new one")
 	}
+	if !cached {
+		a.tokens.put(hash, t, now)
+	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > touchInterval {
 		if err := a.cfg.Tokens.Touch(ctx, t.ID, now, touchInterval); err != nil {
 			// Losing a last-used time must not refuse a valid caller.
 			a.log.Warn("recording a token use failed", slog.String("token_id", t.ID), slog.Any("error", err))
+		} else {
+			a.tokens.touched(hash, now)
 		}
 	}
 	return &Principal{Subject: "token:" + t.Name, Kind: KindToken, TokenID: t.ID, Scopes: expand(scopes)}, nil

@@ -57,13 +57,11 @@ type tokenSetup struct {
 
 func newTokenSetup(t *testing.T, mode auth.Mode) tokenSetup {
 	t.Helper()
-	s := tokenSetup{tokens: newFakeTokens(), clock: &fakeClock{t: t0}}
-	cfg := auth.Config{Mode: mode, Tokens: s.tokens, Now: s.clock.Now}
+	cfg := auth.Config{Mode: mode}
 	if mode == auth.ModeTrustedHeaders {
 		cfg.TrustedHeaders = trustedHeaders()
 	}
-	s.a = newAuth(t, cfg)
-	return s
+	return newTokenSetupWith(t, cfg)
 }
 
 func trustedHeaders() auth.TrustedHeaders {
