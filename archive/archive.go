@@ -206,12 +206,17 @@ func (s *Service) run(ctx context.Context, j *store.ArchiveJob, sel Selection) {
 	var done int
 	var bytes int64
 	pr, pw := io.Pipe()
+	written := make(chan struct{})
 	go func() {
+		defer close(written)
 		pw.CloseWithError(s.write(ctx, pw, j, sel, &done, &bytes))
 	}()
 	info, err := s.storage.Put(ctx, j.ArchiveKey, pr, storage.Metadata{
 		storage.MetaContentType: "application/zip", "archive_job": j.ID})
 	_ = pr.CloseWithError(err) // lets the writer stop if Put gave up first
+	// The writer owns the counts until it returns; when Put gave up early
+	// it may still be finishing an object.
+	<-written
 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
