@@ -18,7 +18,7 @@ const pages = [
 for (const p of pages) {
   test(`${p.name} page renders`, async ({ page }) => {
     await page.goto(p.path);
-    await expect(page.getByRole('navigation')).toBeVisible();
+    await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
     await expect(page.getByRole('main').getByRole('heading').first()).toBeVisible();
     // Informational alerts are fine; a failed request is not.
     await expect(page.locator('main [data-kind=error]')).toHaveCount(0);
@@ -28,7 +28,7 @@ for (const p of pages) {
 test('without auth the caller is the local admin, who may open Access', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByRole('banner').getByText('local', { exact: true })).toBeVisible();
-  await page.getByRole('navigation').getByRole('link', { name: 'Access' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access' }).click();
   await expect(page).toHaveURL(/\/access$/);
   await expect(page.getByRole('tab', { name: 'Tokens' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByRole('tab', { name: 'Audit log' })).toBeVisible();
@@ -42,9 +42,9 @@ test('dark mode and phone width', async ({ page }) => {
   await page.reload();
   await expect(page.locator('html')).toHaveAttribute('data-mantine-color-scheme', 'dark');
   await page.setViewportSize({ width: 390, height: 844 });
-  await expect(page.getByRole('navigation')).not.toBeInViewport();
+  await expect(page.getByRole('navigation', { name: 'Main' })).not.toBeInViewport();
   await page.getByRole('button', { name: 'Toggle navigation' }).click();
-  await page.getByRole('navigation').getByRole('link', { name: 'Executions' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Executions' }).click();
   await expect(page).toHaveURL(/\/executions$/);
   await page.getByRole('button', { name: 'Switch to light mode' }).click();
 });

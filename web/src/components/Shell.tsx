@@ -87,7 +87,7 @@ export function Shell({ children }: { children: ReactNode }) {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs">
+      <AppShell.Navbar p="xs" aria-label="Main">
         {nav
           .filter((n) => !n.adminOnly || isAdmin)
           .map((n) => (
