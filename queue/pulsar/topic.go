@@ -71,6 +71,11 @@ func (p *Provider) SubscribeTopic(ctx context.Context, topic string, h func(queu
 		f.cancel()
 		return nil, fmt.Errorf("subscribing to topic %s: %w", topic, err)
 	}
+	if err := f.awaitReady(ctx, cons); err != nil {
+		f.cancel()
+		cons.Close()
+		return nil, fmt.Errorf("subscribing to topic %s: %w", topic, err)
+	}
 	if !p.feeds.Add(f) {
 		f.cancel()
 		cons.Close()
@@ -105,6 +110,46 @@ func (f *feed) unsubscribe() error {
 		f.p.feeds.Remove(f)
 	})
 	return nil
+}
+
+// probeHeader marks the messages awaitReady publishes; every feed skips
+// them.
+const probeHeader = "factflow-feed-probe"
+
+// awaitReady returns once cons hears what is published to the topic. The
+// broker accepts a non-persistent subscription before the consumer's first
+// flow permits reach it, and drops what it gets meanwhile, so without this
+// a message published right after SubscribeTopic returned could be lost.
+// A probe of this subscription's own, published until one comes back,
+// proves the path is open. Messages heard before that were published
+// before SubscribeTopic returned and are not owed to h.
+func (f *feed) awaitReady(ctx context.Context, cons pulsar.Consumer) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.p.cfg.OperationTimeout)
+		defer cancel()
+	}
+	probe := queue.Message{ID: queue.NewMessageID(), Headers: map[string]string{probeHeader: f.sub}}
+	for {
+		if err := f.p.send(ctx, f.topic, []*pulsar.ProducerMessage{encode(probe, false, time.Time{})}); err != nil {
+			return fmt.Errorf("probing the new subscription: %w", err)
+		}
+		wait, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		for {
+			msg, err := cons.Receive(wait)
+			if err != nil {
+				break
+			}
+			if decode(msg, queue.Destination{Queue: f.topic}).Message.Headers[probeHeader] == f.sub {
+				cancel()
+				return nil
+			}
+		}
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("waiting for the new subscription to hear the topic: %w", err)
+		}
+	}
 }
 
 // consume creates the feed's consumer; ctx bounds the wait.
@@ -199,6 +244,9 @@ func (f *feed) receive(cons pulsar.Consumer) bool {
 		}
 		f.p.lastMessage.Store(time.Now().UnixNano())
 		d := decode(msg, queue.Destination{Queue: f.topic})
+		if _, probe := d.Message.Headers[probeHeader]; probe {
+			continue
+		}
 		if f.ctx.Err() == nil { // not after unsubscribe returned
 			f.h(d.Message)
 		}
