@@ -65,7 +65,6 @@ test-e2e: build
 FUZZ_TARGETS := \
 	./server/auth:FuzzParseAuthorization \
 	./server/auth:FuzzAuthenticate \
-	./server/auth/oidc:FuzzVerify \
 	./pipeline:FuzzLoad \
 	./pipeline/condition:FuzzParse \
 	./pipeline/condition:FuzzMatch \
