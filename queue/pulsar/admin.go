@@ -31,7 +31,7 @@ func newManagement(adminURL, token string) (*management, error) {
 	// quotes the URL with its password, never happens.
 	if _, err := url.Parse(adminURL); err != nil {
 		return nil, codedError(codeManagement, "use http://host:8080 (percent-encode reserved characters such as # / ? @ in a password)",
-			fmt.Errorf("invalid admin URL: %s", parseProblem(err)))
+			fmt.Errorf("invalid admin URL: %s", queue.URLParseProblem(err)))
 	}
 	cfg := &pulsaradmin.Config{WebServiceURL: adminURL, Token: token}
 	prov, err := auth.GetAuthProvider(cfg)
@@ -45,17 +45,6 @@ func newManagement(adminURL, token string) (*management, error) {
 		return nil, codedError(codeManagement, "check the admin URL and token", fmt.Errorf("configuring the admin client: %w", err))
 	}
 	return &management{client: c, auth: prov, url: redact(adminURL)}, nil
-}
-
-// parseProblem says why url.Parse failed without quoting the URL: its
-// *url.Error holds the whole URL, and the inner errors that quote a
-// fragment (an invalid port or escape) may quote part of a password.
-func parseProblem(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), `"`) {
-		return ue.Err.Error()
-	}
-	return "malformed URL"
 }
 
 func (m *management) close() {

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/factflow/factflow/queue"
 )
 
 // management talks to the broker's Jolokia endpoint (Artemis' or
@@ -29,7 +31,7 @@ type management struct {
 func newManagement(raw, flavor string, client *http.Client) (*management, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		err = errors.New(parseProblem(err))
+		err = errors.New(queue.URLParseProblem(err))
 	} else if u.Host == "" {
 		err = fmt.Errorf("no host in %q", redact(raw))
 	}
@@ -45,17 +47,6 @@ func newManagement(raw, flavor string, client *http.Client) (*management, error)
 	}
 	m.endpoint = strings.TrimSuffix(u.String(), "/") + "/"
 	return m, nil
-}
-
-// parseProblem says why url.Parse failed without quoting the URL: its
-// *url.Error holds the whole URL, and the inner errors that quote a
-// fragment (an invalid port or escape) may quote part of a password.
-func parseProblem(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), `"`) {
-		return ue.Err.Error()
-	}
-	return "malformed URL"
 }
 
 type jolokiaReply struct {

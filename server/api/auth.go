@@ -136,15 +136,8 @@ func (a *API) useAuth() {
 // writeRefusal answers 401 or 403 with the problem shape and the
 // WWW-Authenticate challenge RFC 6750 describes.
 func writeRefusal(ctx huma.Context, e *auth.Error, need auth.Scope) {
-	switch e.Status {
-	case http.StatusUnauthorized:
-		ch := `Bearer realm="factflow"`
-		if e.Code != auth.CodeAuthRequired && e.Code != auth.CodeUntrustedProxy {
-			ch += `, error="invalid_token"`
-		}
+	if ch := challenge(e, need); ch != "" {
 		ctx.SetHeader("WWW-Authenticate", ch)
-	case http.StatusForbidden:
-		ctx.SetHeader("WWW-Authenticate", fmt.Sprintf(`Bearer realm="factflow", error="insufficient_scope", scope="%s"`, need))
 	}
 	p := problem(e.Status, e.Code, e.Msg, e.Hint)
 	p.CorrelationID = requestID(ctx.Context())
@@ -157,12 +150,28 @@ func writeRefusal(ctx huma.Context, e *auth.Error, need auth.Scope) {
 	_ = json.NewEncoder(ctx.BodyWriter()).Encode(p)
 }
 
+// challenge is the WWW-Authenticate value RFC 6750 describes for a
+// refusal ("" when the refusal is not about credentials).
+func challenge(e *auth.Error, need auth.Scope) string {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		ch := `Bearer realm="factflow"`
+		if e.Code != auth.CodeAuthRequired && e.Code != auth.CodeUntrustedProxy {
+			ch += `, error="invalid_token"`
+		}
+		return ch
+	case http.StatusForbidden:
+		return fmt.Sprintf(`Bearer realm="factflow", error="insufficient_scope", scope="%s"`, need)
+	}
+	return ""
+}
+
 // requireScope guards a plain handler (/metrics) like an operation.
 func requireScope(s auth.Scope, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, refusal := auth.Check(r.Context(), s); refusal != nil {
-			if refusal.Status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="factflow"`)
+			if ch := challenge(refusal, s); ch != "" {
+				w.Header().Set("WWW-Authenticate", ch)
 			}
 			writeProblem(w, r, refusal.Status, refusal.Code, refusal.Msg, refusal.Hint)
 			return
@@ -262,7 +271,7 @@ func (a *API) registerAuth() {
 	huma.Register(a.huma, op(http.MethodGet, "/auth/whoami", "whoami", "Who the server takes the caller for", tag),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body Whoami }, error) {
 			p, _ := auth.FromContext(ctx)
-			return &struct{ Body Whoami }{Body: Whoami{Principal: *p, Scopes: nonNil(p.ScopeNames()), AuthMode: string(a.authMode())}}, nil
+			return &struct{ Body Whoami }{Body: Whoami{Principal: *p, Scopes: p.ScopeNames(), AuthMode: string(a.authMode())}}, nil
 		})
 
 	huma.Register(a.huma, func() huma.Operation {
@@ -355,13 +364,6 @@ func (a *API) registerAuth() {
 			}
 			return &struct{ Body Page[store.AuditEntry] }{Body: pageOf(pg)}, nil
 		})
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func (a *API) authMode() auth.Mode { return a.authn.Mode() }

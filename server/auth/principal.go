@@ -40,7 +40,7 @@ func (p *Principal) Can(s Scope) bool {
 
 // ScopeNames lists p's scopes, expanded (an admin also reads and writes).
 func (p *Principal) ScopeNames() []string {
-	var out []string
+	out := []string{}
 	h := highest(p.Scopes)
 	for _, s := range AllScopes {
 		if s <= h {

@@ -294,17 +294,6 @@ func queueRef(queueURL, embeddedStore string) string {
 const queueURLHint = "use nats://host:port, amqp://user:password@host:port/, stomp://user:password@host:61613 " +
 	"or pulsar://host:6650?admin=http://host:8080"
 
-// parseProblem says why url.Parse failed without quoting the URL: its
-// *url.Error holds the whole URL, and the inner errors that quote a
-// fragment (an invalid port or escape) may quote part of a password.
-func parseProblem(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), `"`) {
-		return ue.Err.Error()
-	}
-	return "malformed URL"
-}
-
 func (c *Container) startQueue(ctx context.Context) error {
 	cfg := natsq.Config{URL: c.cfg.QueueURL, Logger: c.log}
 	if cfg.URL == "" {
@@ -323,7 +312,7 @@ func (c *Container) startQueue(ctx context.Context) error {
 		u, err := url.Parse(cfg.URL)
 		if err != nil {
 			return adapters.Coded("QUEUE_URL_INVALID", queueURLHint+"; percent-encode reserved characters such as # / ? @ in a password",
-				fmt.Errorf("parsing queue URL: %s", parseProblem(err)))
+				fmt.Errorf("parsing queue URL: %s", queue.URLParseProblem(err)))
 		}
 		var (
 			p    queue.Provider
