@@ -65,6 +65,7 @@ test-e2e: build
 FUZZ_TARGETS := \
 	./server/auth:FuzzParseAuthorization \
 	./server/auth:FuzzAuthenticate \
+	./server/auth/oidc:FuzzVerify \
 	./pipeline:FuzzLoad \
 	./pipeline/condition:FuzzParse \
 	./pipeline/condition:FuzzMatch \
@@ -75,11 +76,21 @@ FUZZ_TARGETS := \
 	./adapters/markdown:FuzzSegment \
 	./cmd/factflow:FuzzSSEParse
 
+# A run fails when the fuzzer found an input (it writes it under
+# testdata/fuzz). Go 1.26's fuzz coordinator may also end a run that found
+# nothing with a bare "context deadline exceeded" as -fuzztime runs out
+# (go.dev/issue/75804, fixed in Go 1.27); that is reported, not failed.
 test-fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		out=$$($(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); rc=$$?; \
+		printf '%s\n' "$$out"; \
+		if [ $$rc -ne 0 ]; then \
+			if printf '%s' "$$out" | grep -q 'Failing input written to' || \
+			   ! printf '%s' "$$out" | grep -q '^    context deadline exceeded$$'; then exit 1; fi; \
+			echo "fuzz $$fn: the fuzz coordinator's deadline race (go.dev/issue/75804), no failing input; not a failure"; \
+		fi; \
 	done
 
 bench: build services-up
